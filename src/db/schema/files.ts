@@ -1,0 +1,44 @@
+import { sql } from "drizzle-orm";
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { microTimestamp, projectKey } from "./columns.ts";
+import { projects } from "./projects.ts";
+
+/**
+ * Current state of every Uploadcare file: the whole file object as last seen
+ * (`data`, snake_case as the API sends it) plus typed columns for what people filter on.
+ */
+export const files = pgTable(
+  "files",
+  {
+    projectKey: projectKey().references(() => projects.projectKey),
+    uuid: uuid("uuid").notNull(),
+    datetimeUploaded: microTimestamp("datetime_uploaded").notNull(),
+    datetimeStored: microTimestamp("datetime_stored"),
+    datetimeRemoved: microTimestamp("datetime_removed"),
+    size: bigint("size", { mode: "number" }).notNull(),
+    mimeType: text("mime_type").notNull(),
+    isImage: boolean("is_image"),
+    isReady: boolean("is_ready"),
+    originalFilename: text("original_filename").notNull(),
+    originalFileUrl: text("original_file_url"),
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull(),
+    appdata: jsonb("appdata").$type<Record<string, unknown>>(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    /** Set when two reconciliation scans in a row did not list the file; rows are never hard-deleted. */
+    missingSince: microTimestamp("missing_since"),
+    /** Consecutive full scans that did not list the file. */
+    missedScans: integer("missed_scans").notNull().default(0),
+    firstSeenAt: microTimestamp("first_seen_at").notNull(),
+    updatedAt: microTimestamp("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "files_pkey", columns: [t.projectKey, t.uuid] }),
+    // The default listing order, and the keyset cursor of the API.
+    index("files_uploaded_idx").on(t.projectKey, t.datetimeUploaded, t.uuid),
+    index("files_size_idx").on(t.projectKey, t.size, t.uuid),
+    index("files_mime_idx").on(t.projectKey, t.mimeType),
+    index("files_metadata_gin").using("gin", sql`${t.metadata} jsonb_path_ops`),
+  ],
+);
+
+export type FileRow = typeof files.$inferSelect;

@@ -1,0 +1,5 @@
+export * from "./projects.ts";
+export * from "./files.ts";
+export * from "./file-events.ts";
+export * from "./sync.ts";
+export * from "./usage.ts";

@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+import { LOG_LEVELS } from "./logger.ts";
+
+/**
+ * All configuration, read from the environment once by the entry points
+ * (`src/index.ts`, `src/cli/*`) and handed down as arguments. Nothing below
+ * reads `process.env`.
+ */
+
+const DEFAULT_API_BASE = "https://api.uploadcare.com/";
+
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be a postgres:// or postgresql:// URL with a host");
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === "http:" || url.protocol === "https:";
+    } catch {
+      return false;
+    }
+  }, "must be an http:// or https:// URL");
+
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, "must be a whole number from 0 to 65535")
+  .transform(Number)
+  .refine((n) => n <= 65535, "must be a whole number from 0 to 65535");
+
+/** One Uploadcare project ucledger keeps a ledger of. */
+export const ProjectConfig = z.object({
+  publicKey: nonEmpty.regex(/^[A-Za-z0-9_-]+$/, "must be an Uploadcare public key (letters, digits, _ and -)"),
+  secretKey: nonEmpty,
+  name: nonEmpty.optional(),
+  apiBase: httpUrl.optional(),
+  projectApiToken: nonEmpty.optional(),
+  webhookSecret: nonEmpty.optional(),
+});
+export type ProjectConfig = z.infer<typeof ProjectConfig>;
+
+const ConfigFile = z.object({ projects: z.array(ProjectConfig).min(1, "must list at least one project") }).strict();
+
+const EnvSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  UCLEDGER_DATA_DIR: nonEmpty.default("./.ucledger"),
+  PORT: port.default(3000),
+  UPLOADCARE_PUBLIC_KEY: nonEmpty.optional(),
+  UPLOADCARE_SECRET_KEY: nonEmpty.optional(),
+  UPLOADCARE_API_BASE: httpUrl.default(DEFAULT_API_BASE),
+  UPLOADCARE_PROJECT_API_TOKEN: nonEmpty.optional(),
+  UPLOADCARE_WEBHOOK_SECRET: nonEmpty.optional(),
+  UCLEDGER_CONFIG: nonEmpty.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+});
+
+export interface Env {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  port: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  uploadcareApiBase: string;
+  /** Every configured project; empty means demo mode against the built-in sandbox. */
+  projects: ProjectConfig[];
+}
+
+/** Names the first problem as `VARIABLE: what is wrong`, never echoing the value. */
+function describeIssue(issue: z.core.$ZodIssue, prefix = ""): string {
+  const path = issue.path.map(String).join(".");
+  return `${prefix}${path}${path ? ": " : ""}${issue.message}`;
+}
+
+/** Treats empty strings as unset, as shells and .env files often leave them. */
+function withoutEmpty(source: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(source)) if (value !== undefined && value !== "") out[key] = value;
+  return out;
+}
+
+function readConfigFile(path: string): ProjectConfig[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new ConfigError(`UCLEDGER_CONFIG: cannot read ${path} (${code})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`UCLEDGER_CONFIG: ${path} is not valid JSON`);
+  }
+  const parsed = ConfigFile.safeParse(json);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!, `UCLEDGER_CONFIG ${path}: `));
+  return parsed.data.projects;
+}
+
+/** Parses configuration from an environment-like object; throws ConfigError on the first problem. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = EnvSchema.safeParse(withoutEmpty(source));
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
+  const raw = parsed.data;
+
+  if (Boolean(raw.UPLOADCARE_PUBLIC_KEY) !== Boolean(raw.UPLOADCARE_SECRET_KEY)) {
+    const missing = raw.UPLOADCARE_PUBLIC_KEY ? "UPLOADCARE_SECRET_KEY" : "UPLOADCARE_PUBLIC_KEY";
+    throw new ConfigError(`${missing}: must be set together with ${missing === "UPLOADCARE_SECRET_KEY" ? "UPLOADCARE_PUBLIC_KEY" : "UPLOADCARE_SECRET_KEY"}`);
+  }
+
+  const projects: ProjectConfig[] = raw.UCLEDGER_CONFIG ? readConfigFile(raw.UCLEDGER_CONFIG) : [];
+  if (raw.UPLOADCARE_PUBLIC_KEY && raw.UPLOADCARE_SECRET_KEY) {
+    const fromEnv = ProjectConfig.safeParse({
+      publicKey: raw.UPLOADCARE_PUBLIC_KEY,
+      secretKey: raw.UPLOADCARE_SECRET_KEY,
+      projectApiToken: raw.UPLOADCARE_PROJECT_API_TOKEN,
+      webhookSecret: raw.UPLOADCARE_WEBHOOK_SECRET,
+    });
+    if (!fromEnv.success) throw new ConfigError(describeIssue(fromEnv.error.issues[0]!, "UPLOADCARE_"));
+    if (projects.some((p) => p.publicKey === fromEnv.data.publicKey)) {
+      throw new ConfigError(`UPLOADCARE_PUBLIC_KEY: project ${fromEnv.data.publicKey} is also listed in UCLEDGER_CONFIG`);
+    }
+    projects.push(fromEnv.data);
+  }
+  const seen = new Set<string>();
+  for (const project of projects) {
+    if (seen.has(project.publicKey)) throw new ConfigError(`UCLEDGER_CONFIG: project ${project.publicKey} is listed twice`);
+    seen.add(project.publicKey);
+  }
+
+  return {
+    databaseUrl: raw.DATABASE_URL,
+    dataDir: raw.UCLEDGER_DATA_DIR,
+    port: raw.PORT,
+    logLevel: raw.LOG_LEVEL,
+    uploadcareApiBase: raw.UPLOADCARE_API_BASE,
+    projects,
+  };
+}
+
+/** The API base a project talks to: its own override, else the deployment's. */
+export function apiBaseFor(project: ProjectConfig, env: Pick<Env, "uploadcareApiBase">): string {
+  return project.apiBase ?? env.uploadcareApiBase;
+}
+
+/** Reads `process.env` once. The only place in `src/` outside `cli/` that touches it. */
+export function loadEnv(): Env {
+  return parseEnv(process.env);
+}

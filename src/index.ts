@@ -1,0 +1,50 @@
+import { serve } from "@hono/node-server";
+import type { Server } from "node:http";
+import { bootstrap, type Runtime } from "./bootstrap.ts";
+import { createApp } from "./api/app.ts";
+import { VERSION } from "./version.ts";
+import { reportStartupFailure } from "./startup-failure.ts";
+
+/** How long shutdown waits for in-flight requests before closing connections. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+async function main(): Promise<void> {
+  const runtime = await bootstrap();
+  const { env, logger, database } = runtime;
+  const app = createApp({ database, logger, version: VERSION });
+
+  const server = serve({ fetch: app.fetch, port: env.port, hostname: "0.0.0.0" }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  }).catch(async (err) => {
+    await runtime.close();
+    throw err;
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : env.port;
+  logger.info({ port, database: database.kind, projects: runtime.projects.map((p) => p.publicKey) }, `ucledger ${VERSION} listening on http://localhost:${port}`);
+
+  installShutdown(server, runtime);
+}
+
+function installShutdown(server: Server, runtime: Runtime): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    runtime.logger.info({ signal }, "shutting down: draining requests");
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+    await drained;
+    clearTimeout(timer);
+    await runtime.close();
+    runtime.logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch(reportStartupFailure);
