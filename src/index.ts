@@ -11,7 +11,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 async function main(): Promise<void> {
   const runtime = await bootstrap();
   const { env, logger, database } = runtime;
-  const app = createApp({ database, logger, version: VERSION });
+  const app = createApp({ database, logger, version: VERSION, projects: runtime.projects });
 
   const server = serve({ fetch: app.fetch, port: env.port, hostname: "0.0.0.0" }) as Server;
   await new Promise<void>((resolve, reject) => {

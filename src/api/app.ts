@@ -4,12 +4,18 @@ import type { Database } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { registerHealth } from "./health.ts";
+import { registerWebhookReceiver } from "./webhooks.ts";
+import type { WebhookProject } from "../sync/webhooks/receive.ts";
 
 export interface ApiDeps {
   database: Pick<Database, "db" | "kind">;
   logger: Logger;
   version: string;
+  /** Configured projects, for verifying webhook signatures. */
+  projects: WebhookProject[];
   now?: () => Date;
+  /** Called when a new webhook delivery is in the inbox, to apply it soon. */
+  onWebhookStored?: (projectKey: string) => void;
 }
 
 export interface AppVariables {
@@ -39,6 +45,7 @@ export function createApp(deps: ApiDeps): App {
   });
 
   registerHealth(app, deps);
+  registerWebhookReceiver(app, deps);
 
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   app.onError(handleError(deps.logger));

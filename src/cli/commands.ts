@@ -1,5 +1,8 @@
 import { sandboxCommand } from "./sandbox.ts";
 import { migrateCommand } from "./migrate.ts";
+import { syncCommand } from "./sync.ts";
+import { auditCommand } from "./audit.ts";
+import { webhooksCommand } from "./webhooks.ts";
 
 export interface Command {
   summary: string;
@@ -8,5 +11,8 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   migrate: { summary: "apply database migrations and exit", run: migrateCommand },
+  sync: { summary: "sync files now: sync files [--project KEY] [--full] [--json]", run: syncCommand },
+  audit: { summary: "check the audit trail's hash chain: audit verify [--project KEY]", run: auditCommand },
+  webhooks: { summary: "subscribe to Uploadcare's file events: webhooks install --url URL", run: webhooksCommand },
   sandbox: { summary: "serve a local Uploadcare sandbox (REST API v0.7 and Project API usage)", run: sandboxCommand },
 };

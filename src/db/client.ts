@@ -13,6 +13,10 @@ import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 export type Schema = typeof schema;
 /** The query builder both backends share. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** A transaction handed to `db.transaction(async (tx) => …)`. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Anything queries can run on. */
+export type Queryable = Db | Tx;
 export type DatabaseKind = "pglite" | "postgres";
 
 export interface Database {

@@ -13,15 +13,15 @@ describe.each(backends)("GET /healthz on %s", (kind) => {
   });
 
   it("answers ok with the database kind and version, without a token", async () => {
-    const app = createApp({ database, logger: silentLogger, version: "9.9.9" });
+    const app = createApp({ database, logger: silentLogger, version: "9.9.9", projects: [] });
     const res = await app.request("/healthz");
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-    expect(await res.json()).toEqual({ status: "ok", database: kind, version: "9.9.9" });
+    expect(await res.json()).toEqual({ status: "ok", database: kind, version: "9.9.9", projects: [] });
   });
 
   it("answers unknown routes with the error envelope", async () => {
-    const app = createApp({ database, logger: silentLogger, version: "9.9.9" });
+    const app = createApp({ database, logger: silentLogger, version: "9.9.9", projects: [] });
     const res = await app.request("/nope");
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { code: string; requestId: string } };

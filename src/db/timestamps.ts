@@ -1,0 +1,56 @@
+/**
+ * Microsecond-exact timestamp strings. Uploadcare sends `2018-11-26T12:49:09.945335Z`,
+ * its `next` links `2018-11-27T01:00:43.001705+00:00`, and Postgres (session in UTC)
+ * `2018-11-27 01:00:43.0017+00` with trailing zeros trimmed. A JS Date keeps only
+ * milliseconds, so comparisons and cursors go through these helpers instead.
+ */
+
+const PATTERN = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** Microseconds since the epoch, exact. Throws on anything that is not a timestamp. */
+export function toEpochMicros(value: string): bigint {
+  const match = PATTERN.exec(value.trim());
+  if (!match) throw new RangeError(`not a timestamp: ${JSON.stringify(value)}`);
+  const [, day, time, fraction = "", zone = "Z"] = match;
+  const seconds = Date.parse(`${day}T${time}${normalizeZone(zone)}`);
+  if (Number.isNaN(seconds)) throw new RangeError(`not a timestamp: ${JSON.stringify(value)}`);
+  const micros = BigInt((fraction + "000000").slice(0, 6));
+  return BigInt(seconds) * 1000n + micros;
+}
+
+function normalizeZone(zone: string): string {
+  if (zone.toUpperCase() === "Z") return "Z";
+  const sign = zone[0];
+  const digits = zone.slice(1).replace(":", "");
+  return `${sign}${digits.slice(0, 2)}:${(digits.slice(2) || "00").padEnd(2, "0")}`;
+}
+
+/** The canonical form: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always six fraction digits. */
+export function fromEpochMicros(micros: bigint): string {
+  const millis = micros / 1000n;
+  const rest = micros % 1000n;
+  const base = new Date(Number(millis)).toISOString(); // …SS.mmmZ
+  return `${base.slice(0, 23)}${rest.toString().padStart(3, "0")}Z`;
+}
+
+/** Any accepted timestamp string in canonical form. */
+export function canonicalTimestamp(value: string): string {
+  return fromEpochMicros(toEpochMicros(value));
+}
+
+/** Null-tolerant canonical form. */
+export function canonicalTimestampOrNull(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : canonicalTimestamp(value);
+}
+
+/** A JS Date in canonical form (its sub-millisecond part is zero). */
+export function dateToTimestamp(date: Date): string {
+  return fromEpochMicros(BigInt(date.getTime()) * 1000n);
+}
+
+/** The later of two canonical timestamps (canonical strings sort chronologically). */
+export function laterOf(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a > b ? a : b;
+}

@@ -1,0 +1,30 @@
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../logger.ts";
+import type { UploadcareClient } from "../uploadcare/client.ts";
+import type { RunCounts } from "../runs.ts";
+
+/** Progress after each page, for the CLI's progress bar. */
+export interface PageProgress {
+  lane: string;
+  pages: number;
+  seen: number;
+  /** Files the lane will list in all, from Uploadcare's `totals` (informational only). */
+  expected: number | null;
+}
+
+export interface LaneDeps {
+  db: Db;
+  client: UploadcareClient;
+  logger: Logger;
+  now: () => Date;
+  onPage?: (progress: PageProgress) => void;
+}
+
+export interface LaneRun {
+  runId: string;
+  counts: RunCounts;
+  logger: Logger;
+}
+
+/** Who the ledger names as the actor of what a sync lane observes. */
+export const SYNC_ACTOR = "ucledger:sync";

@@ -1,0 +1,65 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../logger.ts";
+import { recordRun, type RunSummary } from "../runs.ts";
+import { UploadcareClient } from "../uploadcare/client.ts";
+import { applyWebhookInbox } from "../webhooks/apply-inbox.ts";
+import type { PageProgress } from "./lane-deps.ts";
+import { runNewFilesLane } from "./new-files-lane.ts";
+import { runReconcileLane } from "./reconcile-lane.ts";
+
+export interface SyncFilesDeps {
+  db: Db;
+  client: UploadcareClient;
+  logger: Logger;
+  now: () => Date;
+  onPage?: (progress: PageProgress) => void;
+}
+
+export type FilesLane = "webhooks" | "new" | "reconcile";
+
+/**
+ * One pass over a project's files: the webhook inbox first (cheap, newest
+ * news), then the new-files lane, then, with `full`, the reconciliation scan.
+ * Each lane is its own recorded run; a failed lane does not stop the next,
+ * since each keeps its own checkpoint.
+ */
+export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; lanes?: FilesLane[] } = {}): Promise<RunSummary[]> {
+  const lanes = options.lanes ?? (options.full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"]);
+  const projectKey = deps.client.transport.projectKey;
+  const summaries: RunSummary[] = [];
+  for (const lane of lanes) {
+    summaries.push(
+      await recordRun(deps, { projectKey, stream: "files", lane }, async (run) => {
+        // Requests made for this run carry its id in the API log.
+        const client = new UploadcareClient(deps.client.transport.withRunId(run.runId));
+        const laneDeps = { ...deps, client, logger: run.logger };
+        if (lane === "webhooks") await applyWebhookInbox(laneDeps, projectKey, run);
+        else if (lane === "new") await runNewFilesLane(laneDeps, run);
+        else await runReconcileLane(laneDeps, run);
+      }),
+    );
+  }
+  await refreshStatistics(deps.db, summaries);
+  return summaries;
+}
+
+/** Rows written before the planner's statistics are refreshed. */
+const ANALYZE_AFTER_ROWS = 1_000;
+
+/**
+ * PGlite runs no autovacuum, and a server's may lag a bulk load: without fresh
+ * statistics the planner treats a just-filled table as empty and picks plans
+ * that are quadratic in its size.
+ */
+async function refreshStatistics(db: Db, summaries: RunSummary[]): Promise<void> {
+  const written = summaries.reduce((n, s) => n + s.inserted + s.changed, 0);
+  if (written >= ANALYZE_AFTER_ROWS) await db.execute(sql`analyze files, file_events`);
+}
+
+/** The worst status of several runs, for one summary line. */
+export function overallStatus(summaries: RunSummary[]): RunSummary["status"] {
+  const order: RunSummary["status"][] = ["failed", "rate_limited", "partial", "running", "skipped", "ok"];
+  for (const status of order) if (summaries.some((s) => s.status === status)) return status;
+  return "ok";
+}

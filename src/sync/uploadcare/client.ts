@@ -1,0 +1,153 @@
+import {
+  createWebhook,
+  deleteFiles,
+  listOfWebhooks,
+  storeFiles,
+  updateWebhook,
+  type Webhook,
+} from "@uploadcare/rest-client";
+import { UploadcareFile, FilesPage, describeZodError } from "./file-object.ts";
+import type { UploadcareTransport } from "./transport.ts";
+
+/** Uploadcare's page size limit for `GET /files/`. */
+export const PAGE_LIMIT = 1000;
+/** Uploadcare's limit of UUIDs per batch store or delete. */
+export const BATCH_UUIDS_MAX = 100;
+
+/** Where the next page starts, exactly as Uploadcare's `next` link says (`from` raw, with microseconds). */
+export interface ListCursor {
+  from?: string;
+  offset?: number;
+}
+
+export interface ListPage {
+  files: UploadcareFile[];
+  /** Null on the last page. */
+  next: ListCursor | null;
+  totals: { stored?: number; unstored?: number; removed?: number } | undefined;
+}
+
+export interface ListOptions extends ListCursor {
+  removed?: boolean;
+  stored?: boolean;
+  limit?: number;
+}
+
+export interface BatchResult {
+  /** Uuids Uploadcare reports done, with the file as it answered. */
+  done: Map<string, Record<string, unknown>>;
+  /** Uuid → Uploadcare's reason, such as "Missing in the project". */
+  problems: Record<string, string>;
+}
+
+/** Every Uploadcare call ucledger makes, each through the recording transport. */
+export class UploadcareClient {
+  constructor(readonly transport: UploadcareTransport) {}
+
+  /**
+   * One page of files in upload order, with appdata. A raw signed request: the
+   * SDK's `listOfFiles` cannot ask for `include=appdata` and drops `offset`.
+   */
+  async listFiles(options: ListOptions): Promise<ListPage> {
+    const { data } = await this.transport.requestJson(
+      {
+        method: "GET",
+        path: "/files/",
+        query: {
+          ordering: "datetime_uploaded",
+          limit: String(options.limit ?? PAGE_LIMIT),
+          from: options.from,
+          offset: options.offset ? String(options.offset) : undefined,
+          removed: options.removed === undefined ? undefined : String(options.removed),
+          stored: options.stored === undefined ? undefined : String(options.stored),
+          include: "appdata",
+        },
+      },
+      parseFilesPage,
+    );
+    return data;
+  }
+
+  /**
+   * One file with appdata, exactly as Uploadcare sends it. Raw rather than the
+   * SDK's `fileInfo`, which camelizes keys: the ledger keeps the object as sent.
+   */
+  async fileInfo(uuid: string): Promise<UploadcareFile> {
+    const { data } = await this.transport.requestJson(
+      { method: "GET", path: `/files/${encodeURIComponent(uuid)}/`, query: { include: "appdata" } },
+      (json) => {
+        const parsed = UploadcareFile.safeParse(json);
+        if (!parsed.success) throw new Error(describeZodError(parsed.error));
+        return parsed.data;
+      },
+    );
+    return data;
+  }
+
+  async storeFiles(uuids: string[]): Promise<BatchResult> {
+    assertBatch(uuids);
+    const answer = await this.transport.sdk({ method: "PUT", path: "/files/storage/", okStatus: 200 }, (settings) =>
+      storeFiles({ uuids }, settings),
+    );
+    return toBatchResult(answer);
+  }
+
+  async deleteFiles(uuids: string[]): Promise<BatchResult> {
+    assertBatch(uuids);
+    const answer = await this.transport.sdk({ method: "DELETE", path: "/files/storage/", okStatus: 200 }, (settings) =>
+      deleteFiles({ uuids }, settings),
+    );
+    return toBatchResult(answer);
+  }
+
+  async listWebhooks(): Promise<Webhook[]> {
+    return this.transport.sdk({ method: "GET", path: "/webhooks/", okStatus: 200 }, (settings) => listOfWebhooks({}, settings));
+  }
+
+  async createWebhook(options: { targetUrl: string; event: string; signingSecret: string }): Promise<Webhook> {
+    return this.transport.sdk({ method: "POST", path: "/webhooks/", okStatus: 201 }, (settings) =>
+      // The SDK types list only `file.uploaded` (reference section 15, type gaps).
+      createWebhook({ targetUrl: options.targetUrl, event: options.event as never, signingSecret: options.signingSecret, isActive: true }, settings),
+    );
+  }
+
+  async updateWebhook(options: { id: number; signingSecret: string }): Promise<Webhook> {
+    return this.transport.sdk({ method: "PUT", path: `/webhooks/${options.id}/`, okStatus: 200 }, (settings) =>
+      updateWebhook({ id: options.id, signingSecret: options.signingSecret, isActive: true }, settings),
+    );
+  }
+}
+
+function assertBatch(uuids: string[]): void {
+  if (uuids.length === 0 || uuids.length > BATCH_UUIDS_MAX) {
+    throw new RangeError(`a batch holds 1 to ${BATCH_UUIDS_MAX} uuids, not ${uuids.length}`);
+  }
+}
+
+function toBatchResult(answer: { problems: Record<string, string>; result: unknown[] }): BatchResult {
+  const done = new Map<string, Record<string, unknown>>();
+  for (const file of answer.result as Record<string, unknown>[]) {
+    if (typeof file?.uuid === "string") done.set(file.uuid, file);
+  }
+  return { done, problems: answer.problems ?? {} };
+}
+
+function parseFilesPage(json: unknown): ListPage {
+  const page = FilesPage.safeParse(json);
+  if (!page.success) throw new Error(describeZodError(page.error));
+  const files: UploadcareFile[] = [];
+  page.data.results.forEach((item, index) => {
+    const file = UploadcareFile.safeParse(item);
+    if (!file.success) throw new Error(describeZodError(file.error, `results.${index}.`));
+    files.push(file.data);
+  });
+  return { files, next: page.data.next ? cursorFromLink(page.data.next) : null, totals: page.data.totals };
+}
+
+/** The cursor inside a `next` link; its host is ignored (the sandbox and proxies differ). */
+export function cursorFromLink(link: string): ListCursor {
+  const url = new URL(link, "https://api.uploadcare.com/");
+  const from = url.searchParams.get("from") ?? undefined;
+  const offset = Number.parseInt(url.searchParams.get("offset") ?? "0", 10);
+  return { ...(from ? { from } : {}), ...(offset > 0 ? { offset } : {}) };
+}

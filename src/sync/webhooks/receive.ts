@@ -1,0 +1,96 @@
+import { createHash, randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/client.ts";
+import { apiRequests } from "../../db/partitioned/api-requests.ts";
+import { dateToTimestamp } from "../../db/timestamps.ts";
+import { AppError, ValidationError } from "../../errors.ts";
+import { UploadcareFile, describeZodError } from "../uploadcare/file-object.ts";
+import { verifyWebhookSignature } from "./signature.ts";
+
+export const FILE_EVENTS = ["file.uploaded", "file.infected", "file.stored", "file.deleted", "file.info_updated"] as const;
+
+/** The delivery body (reference section 8); `data` is the whole file object. */
+export const WebhookDelivery = z.looseObject({
+  initiator: z.looseObject({ type: z.string() }).optional(),
+  hook: z.looseObject({ event: z.enum(FILE_EVENTS), project_pub_key: z.string().optional() }),
+  data: UploadcareFile,
+  file: z.string().nullable().optional(),
+});
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+
+export interface WebhookProject {
+  publicKey: string;
+  webhookSecret?: string | undefined;
+}
+
+export interface ReceiveResult {
+  projectKey: string;
+  event: string;
+  duplicate: boolean;
+}
+
+/**
+ * Takes one delivery: verifies `X-Uc-Signature` against the project's signing
+ * secret, validates the body and stores it in the inbox (a redelivered body is
+ * stored once). Nothing is stored unless the signature verifies.
+ */
+export async function receiveWebhook(
+  deps: { db: Db; projects: WebhookProject[]; now: () => Date },
+  rawBody: string,
+  signature: string | null | undefined,
+): Promise<ReceiveResult> {
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody);
+  } catch {
+    json = undefined;
+  }
+  const named = (json as { hook?: { project_pub_key?: unknown } } | undefined)?.hook?.project_pub_key;
+  // The body is not trusted before the signature holds: it only narrows which secret to try.
+  const candidates = deps.projects.filter((p) => p.webhookSecret && (typeof named !== "string" || p.publicKey === named));
+  const project = candidates.find((p) => verifyWebhookSignature(p.webhookSecret!, rawBody, signature));
+  if (!project) {
+    throw new AppError(
+      "UNAUTHORIZED",
+      signature ? "X-Uc-Signature does not verify against any configured webhook signing secret" : "X-Uc-Signature header is missing",
+    );
+  }
+  if (json === undefined) throw new ValidationError("body: not valid JSON");
+  const parsed = WebhookDelivery.safeParse(json);
+  if (!parsed.success) throw new ValidationError(describeZodError(parsed.error, "body."));
+
+  const now = dateToTimestamp(deps.now());
+  const digest = createHash("sha256").update(rawBody).digest("hex");
+  const inserted = await deps.db.execute(sql`
+    insert into webhook_inbox (project_key, body_sha256, received_at, event, file_uuid, body)
+    values (${project.publicKey}, ${digest}, ${now}::timestamptz, ${parsed.data.hook.event}, ${parsed.data.data.uuid},
+            ${rawBody}::jsonb)
+    on conflict do nothing`);
+  const duplicate = ((inserted as unknown as { rowCount?: number; affectedRows?: number }).rowCount ??
+    (inserted as unknown as { affectedRows?: number }).affectedRows ?? 0) === 0;
+  return { projectKey: project.publicKey, event: parsed.data.hook.event, duplicate };
+}
+
+/** Every delivery received goes into the API log, verified or not. */
+export async function recordDelivery(
+  db: Db,
+  entry: { projectKey: string | null; requestedAt: Date; status: number; durationMs: number; bytes: number; error: string | null; event: string | null },
+): Promise<void> {
+  await db.insert(apiRequests).values({
+    // An unverified delivery names no project we can trust: it is logged under "-".
+    projectKey: entry.projectKey ?? "-",
+    id: randomUUID(),
+    requestedAt: dateToTimestamp(entry.requestedAt),
+    source: "uploadcare",
+    api: "webhook",
+    method: "POST",
+    path: "/v1/webhooks/uploadcare",
+    query: entry.event ? `event=${entry.event}` : null,
+    status: entry.status,
+    durationMs: entry.durationMs,
+    attempt: 1,
+    bytes: entry.bytes,
+    error: entry.error,
+  });
+}
