@@ -29,8 +29,8 @@ export function projectOf(sandbox: Sandbox) {
   };
 }
 
-export function clientFor(db: Db, sandbox: Sandbox, policy: Partial<RetryPolicy> = FAST_RETRIES): UploadcareClient {
-  return createUploadcareClient({ db, logger: silentLogger, project: projectOf(sandbox), policy });
+export function clientFor(db: Db, sandbox: Sandbox, policy: Partial<RetryPolicy> = FAST_RETRIES, pageLimit?: number): UploadcareClient {
+  return createUploadcareClient({ db, logger: silentLogger, project: projectOf(sandbox), policy, pageLimit });
 }
 
 /** Every file the sandbox holds, live and removed, read raw (not recorded anywhere). */

@@ -95,8 +95,11 @@ describe.each(backends)("file sync on %s", (kind) => {
     await sync(false);
     sandbox.advanceClock(25 * 3600);
     await sync(true);
-    const got = (await events(database.db, sandbox.publicKey, start)).map((e) => `${e.kind}:${e.file_uuid}`).sort();
+    const all = await events(database.db, sandbox.publicKey, start);
+    const got = all.filter((e) => temp.includes(e.file_uuid!)).map((e) => `${e.kind}:${e.file_uuid}`).sort();
     expect(got).toEqual(temp.flatMap((u) => [`uploaded:${u}`, `removed:${u}`]).sort());
+    // The generated project's own unstored files expire too, and only as removals.
+    expect(all.filter((e) => !temp.includes(e.file_uuid!)).every((e) => e.kind === "removed")).toBe(true);
     const rows = await queryRows<{ removed: string | null }>(
       database.db,
       sql`select datetime_removed::text as removed from files where project_key = ${sandbox.publicKey} and uuid = any(${sql.param(temp)}::uuid[])`,

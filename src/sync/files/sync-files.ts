@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../logger.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
-import { UploadcareClient } from "../uploadcare/client.ts";
+import type { UploadcareClient } from "../uploadcare/client.ts";
 import { applyWebhookInbox } from "../webhooks/apply-inbox.ts";
 import type { PageProgress } from "./lane-deps.ts";
 import { runNewFilesLane } from "./new-files-lane.ts";
@@ -32,7 +32,7 @@ export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; 
     summaries.push(
       await recordRun(deps, { projectKey, stream: "files", lane }, async (run) => {
         // Requests made for this run carry its id in the API log.
-        const client = new UploadcareClient(deps.client.transport.withRunId(run.runId));
+        const client = deps.client.forRun(run.runId);
         const laneDeps = { ...deps, client, logger: run.logger };
         if (lane === "webhooks") await applyWebhookInbox(laneDeps, projectKey, run);
         else if (lane === "new") await runNewFilesLane(laneDeps, run);

@@ -42,7 +42,20 @@ export interface BatchResult {
 
 /** Every Uploadcare call ucledger makes, each through the recording transport. */
 export class UploadcareClient {
-  constructor(readonly transport: UploadcareTransport) {}
+  /** Files per list page: Uploadcare's maximum unless a test or benchmark asks for fewer. */
+  readonly pageLimit: number;
+
+  constructor(
+    readonly transport: UploadcareTransport,
+    options: { pageLimit?: number } = {},
+  ) {
+    this.pageLimit = options.pageLimit ?? PAGE_LIMIT;
+  }
+
+  /** The same client whose requests carry a run's id in the API log. */
+  forRun(runId: string): UploadcareClient {
+    return new UploadcareClient(this.transport.withRunId(runId), { pageLimit: this.pageLimit });
+  }
 
   /**
    * One page of files in upload order, with appdata. A raw signed request: the
@@ -55,7 +68,7 @@ export class UploadcareClient {
         path: "/files/",
         query: {
           ordering: "datetime_uploaded",
-          limit: String(options.limit ?? PAGE_LIMIT),
+          limit: String(options.limit ?? this.pageLimit),
           from: options.from,
           offset: options.offset ? String(options.offset) : undefined,
           removed: options.removed === undefined ? undefined : String(options.removed),

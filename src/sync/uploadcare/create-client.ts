@@ -13,6 +13,7 @@ export function createUploadcareClient(deps: {
   policy?: Partial<RetryPolicy>;
   sleep?: (ms: number) => Promise<void>;
   runId?: string | null;
+  pageLimit?: number;
 }): UploadcareClient {
   return new UploadcareClient(
     new UploadcareTransport({
@@ -23,5 +24,6 @@ export function createUploadcareClient(deps: {
       sleep: deps.sleep,
       runId: deps.runId ?? null,
     }),
+    { pageLimit: deps.pageLimit },
   );
 }

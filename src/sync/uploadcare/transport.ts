@@ -222,7 +222,9 @@ function upstreamDetail(text: string): string | null {
     const detail = json.detail ?? json.message;
     return typeof detail === "string" ? detail.slice(0, 300) : null;
   } catch {
-    return text ? text.slice(0, 120) : null;
+    // Proxies answer HTML error pages: keep one readable line of their text.
+    const line = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+    return line ? line.slice(0, 120) : null;
   }
 }
 
