@@ -4,6 +4,8 @@ import { bootstrap, type Runtime } from "./bootstrap.ts";
 import { createApp } from "./api/app.ts";
 import { VERSION } from "./version.ts";
 import { reportStartupFailure } from "./startup-failure.ts";
+import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
+import { syncFiles } from "./sync/files/sync-files.ts";
 
 /** How long shutdown waits for in-flight requests before closing connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -26,6 +28,20 @@ async function main(): Promise<void> {
   logger.info({ port, database: database.kind, projects: runtime.projects.map((p) => p.publicKey) }, `ucledger ${VERSION} listening on http://localhost:${port}`);
 
   installShutdown(server, runtime);
+  if (runtime.sandbox) void syncDemoProject(runtime);
+}
+
+/**
+ * Demo mode fills the ledger at once, so a newcomer sees files, events and runs
+ * without waiting for a schedule. Failures are logged by the run record.
+ */
+async function syncDemoProject(runtime: Runtime): Promise<void> {
+  for (const project of runtime.projects) {
+    const client = createUploadcareClient({ db: runtime.database.db, logger: runtime.logger, project });
+    await syncFiles({ db: runtime.database.db, client, logger: runtime.logger, now: () => new Date() }, { full: true }).catch(
+      (err: unknown) => runtime.logger.error({ err: (err as Error).message }, "demo sync failed"),
+    );
+  }
 }
 
 function installShutdown(server: Server, runtime: Runtime): void {
