@@ -39,10 +39,17 @@ export interface BootstrapOptions {
 export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime> {
   const env = loadEnv();
   const logger = createLogger(options.logLevel ?? env.logLevel, { stderr: options.logToStderr ?? false });
+  // The database first: its lock file must refuse a second instance before anything else starts.
+  const database = await openDatabase({ url: env.databaseUrl, dataDir: env.databaseUrl ? undefined : env.dataDir });
   let sandbox: Sandbox | undefined;
   let projects: ProjectContext[];
   if (env.projects.length === 0) {
-    sandbox = await startSandbox({ files: DEMO_FILES, seed: DEMO_SEED });
+    try {
+      sandbox = await startSandbox({ files: DEMO_FILES, seed: DEMO_SEED });
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
     logger.warn(
       { sandbox: sandbox.url, project: sandbox.publicKey },
       "no Uploadcare keys configured (UPLOADCARE_PUBLIC_KEY/UPLOADCARE_SECRET_KEY or UCLEDGER_CONFIG): running against the built-in sandbox with a demo project",
@@ -62,13 +69,6 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
     projects = env.projects.map((p) => ({ ...p, name: p.name ?? p.publicKey, apiBase: apiBaseFor(p, env), isDemo: false }));
   }
 
-  let database: Database;
-  try {
-    database = await openDatabase({ url: env.databaseUrl, dataDir: env.databaseUrl ? undefined : env.dataDir });
-  } catch (err) {
-    await sandbox?.close();
-    throw err;
-  }
   await registerProjects(
     database.db,
     projects.map((p) => ({ projectKey: p.publicKey, name: p.name, isDemo: p.isDemo })),
