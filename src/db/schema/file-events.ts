@@ -46,7 +46,8 @@ export const fileEvents = pgTable(
   (t) => [
     primaryKey({ name: "file_events_pkey", columns: [t.projectKey, t.seq] }),
     index("file_events_file_idx").on(t.projectKey, t.fileUuid, t.seq),
-    index("file_events_observed_idx").on(t.projectKey, t.observedAt),
+    // The API's audit feed pages by (observed_at, seq) within a project.
+    index("file_events_observed_idx").on(t.projectKey, t.observedAt, t.seq),
   ],
 );
 

@@ -36,8 +36,22 @@ export const files = pgTable(
     // The default listing order, and the keyset cursor of the API.
     index("files_uploaded_idx").on(t.projectKey, t.datetimeUploaded, t.uuid),
     index("files_size_idx").on(t.projectKey, t.size, t.uuid),
-    index("files_mime_idx").on(t.projectKey, t.mimeType),
+    // Exact MIME type listings in upload order page through this index alone.
+    index("files_mime_idx").on(t.projectKey, t.mimeType, t.datetimeUploaded, t.uuid),
     index("files_metadata_gin").using("gin", sql`${t.metadata} jsonb_path_ops`),
+    // Partial: removed and missing files are a small share of a project, and
+    // listing or counting them would otherwise walk every file's index entry.
+    index("files_removed_idx")
+      .on(t.projectKey, t.datetimeUploaded, t.uuid)
+      .where(sql`${t.datetimeRemoved} IS NOT NULL`),
+    index("files_missing_idx")
+      .on(t.projectKey, t.datetimeUploaded, t.uuid)
+      .where(sql`${t.missingSince} IS NOT NULL`),
+    // Partial: unstored (temporary) files are few and expire within a day; the
+    // API's `stored=false&removed=false` listing reads only this small index.
+    index("files_unstored_idx")
+      .on(t.projectKey, t.datetimeUploaded, t.uuid)
+      .where(sql`${t.datetimeStored} IS NULL AND ${t.datetimeRemoved} IS NULL`),
   ],
 );
 

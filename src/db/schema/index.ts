@@ -3,3 +3,4 @@ export * from "./files.ts";
 export * from "./file-events.ts";
 export * from "./sync.ts";
 export * from "./usage.ts";
+export * from "./tokens.ts";
