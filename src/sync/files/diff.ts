@@ -27,21 +27,14 @@ function firstSight(record: FileRecord): Record<string, unknown> {
 }
 
 /**
- * The changes between the ledger's copy of a file and a newer snapshot. Events
- * follow from the state, not from which lane saw it: a new file already stored
- * yields `uploaded` and `stored` whether the list or a webhook showed it first.
+ * The changes between the ledger's copy of a file and a newer snapshot. A file
+ * seen for the first time yields one `uploaded` event that records its state at
+ * first sight (stored, removed, metadata): the ledger never saw it otherwise, so
+ * it records no store or removal it did not observe. From then on every store,
+ * removal, metadata or appdata change and any other field change is an event.
  */
 export function diffFile(current: FileRecord | null, next: FileRecord): FileChange[] {
-  if (current === null) {
-    const changes: FileChange[] = [{ kind: "uploaded", before: null, after: firstSight(next), occurredAt: next.datetimeUploaded }];
-    if (next.datetimeStored !== null) {
-      changes.push({ kind: "stored", before: { datetime_stored: null }, after: { datetime_stored: next.datetimeStored }, occurredAt: next.datetimeStored });
-    }
-    if (next.datetimeRemoved !== null) {
-      changes.push({ kind: "removed", before: null, after: { datetime_removed: next.datetimeRemoved }, occurredAt: next.datetimeRemoved });
-    }
-    return changes;
-  }
+  if (current === null) return [{ kind: "uploaded", before: null, after: firstSight(next), occurredAt: next.datetimeUploaded }];
 
   const changes: FileChange[] = [];
   if (next.datetimeStored !== null && next.datetimeStored !== current.datetimeStored) {

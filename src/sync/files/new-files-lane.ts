@@ -3,6 +3,7 @@ import { fromEpochMicros, toEpochMicros } from "../../db/timestamps.ts";
 import { readCheckpoint, writeCheckpoint, type CheckpointKey } from "../checkpoints.ts";
 import type { ListCursor } from "../uploadcare/client.ts";
 import { toFileRecord, type FileRecord } from "./file-record.ts";
+import { listPages } from "./list-pages.ts";
 import { SYNC_ACTOR, type LaneDeps, type LaneRun } from "./lane-deps.ts";
 import { writeFiles } from "./write-files.ts";
 
@@ -14,10 +15,8 @@ import { writeFiles } from "./write-files.ts";
 export async function runNewFilesLane(deps: LaneDeps, run: LaneRun): Promise<void> {
   const key: CheckpointKey = { projectKey: deps.client.transport.projectKey, stream: "files", lane: "new" };
   let cursor: ListCursor = (await readCheckpoint<ListCursor & Record<string, unknown>>(deps.db, key)) ?? {};
-  const client = deps.client;
 
-  for (;;) {
-    const page = await client.listFiles({ ...cursor });
+  for await (const page of listPages(deps.client, cursor)) {
     const records = page.files.map(toFileRecord);
     // Follow Uploadcare's own `next` cursor (it carries `offset` for ties); at the
     // end, resume just before the last upload time so late ties are re-read.
@@ -39,8 +38,7 @@ export async function runNewFilesLane(deps: LaneDeps, run: LaneRun): Promise<voi
       seen: run.counts.seen,
       expected: page.totals ? (page.totals.stored ?? 0) + (page.totals.unstored ?? 0) : null,
     });
-    if (!page.next) return;
-    cursor = page.next;
+    cursor = nextCursor;
   }
 }
 

@@ -3,8 +3,8 @@ import { appendEvents, lockChainHead, type NewEvent } from "../../db/audit/chain
 import type { Db } from "../../db/client.ts";
 import { queryRows } from "../../db/query.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
-import type { ListCursor } from "../uploadcare/client.ts";
 import { toFileRecord } from "./file-record.ts";
+import { listPages } from "./list-pages.ts";
 import { SYNC_ACTOR, type LaneDeps, type LaneRun } from "./lane-deps.ts";
 import { writeFiles } from "./write-files.ts";
 
@@ -22,9 +22,7 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
   const scanStartedAt = dateToTimestamp(deps.now());
   try {
     for (const removed of [false, true]) {
-      let cursor: ListCursor = {};
-      for (;;) {
-        const page = await deps.client.listFiles({ ...cursor, removed });
+      for await (const page of listPages(deps.client, {}, { removed })) {
         const records = page.files.map(toFileRecord);
         const counts = await writeFiles(
           deps.db,
@@ -43,8 +41,6 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
           seen: run.counts.seen,
           expected: t ? (t.stored ?? 0) + (t.unstored ?? 0) + (t.removed ?? 0) : null,
         });
-        if (!page.next) break;
-        cursor = page.next;
       }
     }
     // Only a scan that reached the end of both lists may call anything missing.

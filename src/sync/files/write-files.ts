@@ -64,6 +64,10 @@ export async function writeFiles(
       await alsoInTransaction!(tx, preview.counts);
       return preview.counts;
     }
+    // Safe to skip the wait for the WAL flush: the page's rows, events and cursor
+    // commit or vanish together, so a commit lost in a server crash is a page
+    // read again on the next run, never a gap or a duplicate.
+    await tx.execute(sql`set local synchronous_commit = off`);
     // The chain head lock serializes writers of this project, so the re-read
     // below cannot race another instance or the webhook lane.
     await lockChainHead(tx, ctx.projectKey);
@@ -128,26 +132,26 @@ function planWrites(ctx: WriteContext, batch: FileRecord[], current: Map<string,
   return plan;
 }
 
+/**
+ * One statement per batch: the page travels as a single JSON array parameter and
+ * Postgres takes the typed columns from each object. About twice as fast as
+ * unnest arrays here, where each row carries a large JSON document that array
+ * literals would have to escape twice.
+ */
 async function upsertFiles(tx: Queryable, ctx: WriteContext, records: FileRecord[]): Promise<void> {
   if (records.length === 0) return;
   const now = dateToTimestamp(ctx.now());
-  const col = <T>(pick: (r: FileRecord) => T) => sql.param(records.map(pick));
+  const payload = JSON.stringify(records.map((r) => r.data));
   await tx.execute(sql`
     insert into files (project_key, uuid, datetime_uploaded, datetime_stored, datetime_removed, size, mime_type,
                        is_image, is_ready, original_filename, original_file_url, metadata, appdata, data,
                        missing_since, missed_scans, first_seen_at, updated_at)
-    select ${ctx.projectKey}, u.uuid, u.uploaded::timestamptz, u.stored::timestamptz, u.removed::timestamptz, u.size,
-           u.mime_type, u.is_image, u.is_ready, u.original_filename, u.original_file_url, u.metadata::jsonb,
-           u.appdata::jsonb, u.data::jsonb, null, 0, ${now}::timestamptz, ${now}::timestamptz
-    from unnest(${col((r) => r.uuid)}::uuid[], ${col((r) => r.datetimeUploaded)}::text[],
-                ${col((r) => r.datetimeStored)}::text[], ${col((r) => r.datetimeRemoved)}::text[],
-                ${col((r) => r.size)}::bigint[], ${col((r) => r.mimeType)}::text[], ${col((r) => r.isImage)}::boolean[],
-                ${col((r) => r.isReady)}::boolean[], ${col((r) => r.originalFilename)}::text[],
-                ${col((r) => r.originalFileUrl)}::text[], ${col((r) => JSON.stringify(r.metadata))}::text[],
-                ${col((r) => (r.appdata === null ? null : JSON.stringify(r.appdata)))}::text[],
-                ${col((r) => JSON.stringify(r.data))}::text[])
-      as u(uuid, uploaded, stored, removed, size, mime_type, is_image, is_ready, original_filename,
-           original_file_url, metadata, appdata, data)
+    select ${ctx.projectKey}, lower(r->>'uuid')::uuid, (r->>'datetime_uploaded')::timestamptz,
+           (r->>'datetime_stored')::timestamptz, (r->>'datetime_removed')::timestamptz, (r->>'size')::bigint,
+           r->>'mime_type', (r->>'is_image')::boolean, (r->>'is_ready')::boolean, r->>'original_filename',
+           r->>'original_file_url', coalesce(nullif(r->'metadata', 'null'::jsonb), '{}'::jsonb),
+           nullif(r->'appdata', 'null'::jsonb), r, null, 0, ${now}::timestamptz, ${now}::timestamptz
+    from jsonb_array_elements(${payload}::jsonb) as r
     on conflict (project_key, uuid) do update set
       datetime_uploaded = excluded.datetime_uploaded, datetime_stored = excluded.datetime_stored,
       datetime_removed = excluded.datetime_removed, size = excluded.size, mime_type = excluded.mime_type,

@@ -1,0 +1,178 @@
+import { sql, type SQL } from "drizzle-orm";
+import type { Queryable } from "../client.ts";
+import { queryRows } from "../query.ts";
+
+/**
+ * Keyset paging over project-keyed tables. Every index of the ledger starts
+ * with `project_key`, so a listing across projects runs one index-ordered
+ * branch per project (UNION ALL) and merges them: rows come in the order
+ * `(lead…, project_key, tie)`, where `tie` is unique within a project.
+ * No OFFSET anywhere, so page 10,000 costs what page 1 costs.
+ */
+
+export type SortDirection = "asc" | "desc";
+
+/** A column the order compares, with the SQL type its cursor value is cast to. */
+export interface KeyColumn {
+  expr: SQL;
+  cast: "timestamptz" | "bigint" | "integer" | "text" | "uuid" | "date" | "boolean";
+  /** The property of a result row that carries this key's value (timestamps as text). */
+  field: string;
+}
+
+export type KeyValue = string | number | boolean;
+
+/** Where the previous page ended: its last row's key values. */
+export interface KeysetPosition {
+  lead: KeyValue[];
+  projectKey: string;
+  tie: KeyValue;
+}
+
+export interface KeysetOrder {
+  lead: KeyColumn[];
+  tie: KeyColumn;
+  direction: SortDirection;
+}
+
+export interface PageQuery {
+  /** The select list, with timestamps cast to text so microseconds survive. */
+  columns: SQL;
+  /** `files`, `file_events`, …: the table, aliased or not. */
+  from: SQL;
+  /** Conditions besides the project; ANDed. */
+  where: SQL[];
+  order: KeysetOrder;
+  /** The projects to list, in any order; null for a table that is not keyed by project. */
+  projects: string[] | null;
+  after: KeysetPosition | null;
+  limit: number;
+}
+
+export interface Page<T> {
+  rows: T[];
+  /** Null on the last page. */
+  next: KeysetPosition | null;
+}
+
+/** Project keys compared as the database does under COLLATE "C": by UTF-8 bytes. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+const param = (value: KeyValue, cast: KeyColumn["cast"]) => sql`${value}::${sql.raw(cast)}`;
+
+function row(parts: SQL[]): SQL {
+  return parts.length === 1 ? parts[0]! : sql`(${sql.join(parts, sql`, `)})`;
+}
+
+/** The condition "after the cursor" inside the branch of one project. */
+function afterCondition(order: KeysetOrder, projectKey: string | null, after: KeysetPosition): SQL {
+  const desc = order.direction === "desc";
+  const leadCols = order.lead.map((k) => k.expr);
+  const leadVals = order.lead.map((k, i) => param(after.lead[i]!, k.cast));
+  const cmp = projectKey === null ? 0 : compareKeys(projectKey, after.projectKey);
+  if (cmp === 0) {
+    const op = sql.raw(desc ? "<" : ">");
+    return sql`${row([...leadCols, order.tie.expr])} ${op} ${row([...leadVals, param(after.tie, order.tie.cast)])}`;
+  }
+  // Another project's rows tie with the cursor's lead values only on the side
+  // its key puts them: after the cursor project in the merged order, or before it.
+  const strict = desc ? cmp > 0 : cmp < 0;
+  const op = sql.raw(`${desc ? "<" : ">"}${strict ? "" : "="}`);
+  return sql`${row(leadCols)} ${op} ${row(leadVals)}`;
+}
+
+function orderBy(order: KeysetOrder, withProject: boolean, outer: boolean): SQL {
+  const dir = sql.raw(order.direction === "desc" ? "desc" : "asc");
+  const name = (k: KeyColumn, i: number) => (outer ? sql.raw(`_k${i}`) : k.expr);
+  const parts = order.lead.map((k, i) => sql`${name(k, i)} ${dir}`);
+  if (withProject) parts.push(sql`project_key collate "C" ${dir}`);
+  parts.push(sql`${outer ? sql.raw("_tie") : order.tie.expr} ${dir}`);
+  return sql.join(parts, sql`, `);
+}
+
+/** One page, in order, plus where the next one starts. Fetches one row more than asked to know. */
+export async function pageAcrossProjects<T extends Record<string, unknown>>(db: Queryable, query: PageQuery): Promise<Page<T>> {
+  const { order, after } = query;
+  const fetch = query.limit + 1;
+  const projects = query.projects === null ? [null] : [...new Set(query.projects)];
+  if (projects.length === 0) return { rows: [], next: null };
+
+  const branch = (projectKey: string | null, outer: boolean) => {
+    const where = projectKey === null ? [...query.where] : [sql`project_key = ${projectKey}`, ...query.where];
+    if (after) where.push(afterCondition(order, projectKey, after));
+    if (where.length === 0) where.push(sql`true`);
+    // In a merged listing each branch also hands its sort keys up, typed, for the outer order.
+    const keys = outer ? sql`, ${sql.join([...order.lead.map((k, i) => sql`${k.expr} as ${sql.raw(`_k${i}`)}`), sql`${order.tie.expr} as _tie`], sql`, `)}` : sql``;
+    return sql`select ${query.columns}${keys} from ${query.from} where ${sql.join(where, sql` and `)}
+      order by ${orderBy(order, false, false)} limit ${fetch}`;
+  };
+
+  let rows: T[];
+  if (projects.length === 1) {
+    rows = await queryRows<T>(db, branch(projects[0]!, false));
+  } else {
+    const branches = projects.map((p) => sql`(${branch(p, true)})`);
+    rows = await queryRows<T>(db, sql`select * from (${sql.join(branches, sql` union all `)}) merged
+      order by ${orderBy(order, true, true)} limit ${fetch}`);
+    for (const r of rows) {
+      order.lead.forEach((_, i) => delete r[`_k${i}`]);
+      delete r["_tie"];
+    }
+  }
+
+  const more = rows.length > query.limit;
+  if (more) rows.length = query.limit;
+  const last = rows[rows.length - 1];
+  return { rows, next: more && last ? positionOf(order, last) : null };
+}
+
+export function positionOf(order: KeysetOrder, row: Record<string, unknown>): KeysetPosition {
+  return {
+    lead: order.lead.map((k) => row[k.field] as KeyValue),
+    projectKey: (row["project_key"] as string | undefined) ?? "",
+    tie: row[order.tie.field] as KeyValue,
+  };
+}
+
+export type CountMode = "auto" | "exact" | "none";
+
+export interface Total {
+  total: number | null;
+  /** False when the figure is the planner's estimate (more rows than are counted exactly). */
+  exact: boolean;
+}
+
+/** Counted exactly up to here in `auto` mode: cheap with any filter (a few ms at most). */
+export const EXACT_COUNT_LIMIT = 10_000;
+
+/**
+ * The number of matching rows. An exact count costs a pass over every match
+ * (about 60 ms per million rows on the server, far more with filters that need
+ * the heap), so `auto` counts exactly up to EXACT_COUNT_LIMIT and beyond that
+ * answers the planner's estimate, flagged as such.
+ */
+export async function countRows(db: Queryable, query: { from: SQL; where: SQL[]; mode: CountMode }): Promise<Total> {
+  if (query.mode === "none") return { total: null, exact: false };
+  const where = query.where.length > 0 ? sql`where ${sql.join(query.where, sql` and `)}` : sql``;
+  if (query.mode === "exact") {
+    const [row] = await queryRows<{ n: number | string }>(db, sql`select count(*) as n from ${query.from} ${where}`);
+    return { total: Number(row?.n ?? 0), exact: true };
+  }
+  const [capped] = await queryRows<{ n: number | string }>(
+    db,
+    sql`select count(*) as n from (select 1 from ${query.from} ${where} limit ${EXACT_COUNT_LIMIT + 1}) capped`,
+  );
+  const n = Number(capped?.n ?? 0);
+  if (n <= EXACT_COUNT_LIMIT) return { total: n, exact: true };
+  const [plan] = await queryRows<{ "QUERY PLAN": unknown }>(db, sql`explain (format json) select 1 from ${query.from} ${where}`);
+  const estimate = planRows(plan?.["QUERY PLAN"]);
+  return { total: Math.max(estimate, n), exact: false };
+}
+
+function planRows(plan: unknown): number {
+  const parsed = typeof plan === "string" ? (JSON.parse(plan) as unknown) : plan;
+  const rows = (parsed as [{ Plan?: { "Plan Rows"?: number } }] | undefined)?.[0]?.Plan?.["Plan Rows"];
+  return typeof rows === "number" ? Math.round(rows) : 0;
+}
