@@ -18,6 +18,7 @@ export interface LaneDeps {
   logger: Logger;
   now: () => Date;
   onPage?: (progress: PageProgress) => void;
+  noteWritten?: NoteWritten;
 }
 
 export interface LaneRun {
@@ -25,6 +26,9 @@ export interface LaneRun {
   counts: RunCounts;
   logger: Logger;
 }
+
+/** Called with the rows each page wrote, so the planner's statistics keep up with bulk loads. */
+export type NoteWritten = (rows: number) => Promise<void>;
 
 /** Who the ledger names as the actor of what a sync lane observes. */
 export const SYNC_ACTOR = "ucledger:sync";

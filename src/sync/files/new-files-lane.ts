@@ -32,6 +32,7 @@ export async function runNewFilesLane(deps: LaneDeps, run: LaneRun): Promise<voi
     run.counts.seen += records.length;
     run.counts.inserted += counts.inserted;
     run.counts.changed += counts.changed;
+    await deps.noteWritten?.(counts.inserted + counts.changed);
     deps.onPage?.({
       lane: "new",
       pages: run.counts.pages,

@@ -34,6 +34,7 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
         run.counts.seen += records.length;
         run.counts.inserted += counts.inserted;
         run.counts.changed += counts.changed;
+    await deps.noteWritten?.(counts.inserted + counts.changed);
         const t = page.totals;
         deps.onPage?.({
           lane: "reconcile",

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
 import type { Logger } from "../../logger.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
@@ -7,6 +6,7 @@ import { applyWebhookInbox } from "../webhooks/apply-inbox.ts";
 import type { PageProgress } from "./lane-deps.ts";
 import { runNewFilesLane } from "./new-files-lane.ts";
 import { runReconcileLane } from "./reconcile-lane.ts";
+import { createStatisticsKeeper } from "./statistics.ts";
 
 export interface SyncFilesDeps {
   db: Db;
@@ -28,33 +28,20 @@ export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; 
   const lanes = options.lanes ?? (options.full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"]);
   const projectKey = deps.client.transport.projectKey;
   const summaries: RunSummary[] = [];
+  const statistics = createStatisticsKeeper(deps.db);
   for (const lane of lanes) {
     summaries.push(
       await recordRun(deps, { projectKey, stream: "files", lane }, async (run) => {
         // Requests made for this run carry its id in the API log.
         const client = deps.client.forRun(run.runId);
-        const laneDeps = { ...deps, client, logger: run.logger };
+        const laneDeps = { ...deps, client, logger: run.logger, noteWritten: statistics.noteWritten };
         if (lane === "webhooks") await applyWebhookInbox(laneDeps, projectKey, run);
         else if (lane === "new") await runNewFilesLane(laneDeps, run);
         else await runReconcileLane(laneDeps, run);
       }),
     );
   }
-  await refreshStatistics(deps.db, summaries);
   return summaries;
-}
-
-/** Rows written before the planner's statistics are refreshed. */
-const ANALYZE_AFTER_ROWS = 1_000;
-
-/**
- * PGlite runs no autovacuum, and a server's may lag a bulk load: without fresh
- * statistics the planner treats a just-filled table as empty and picks plans
- * that are quadratic in its size.
- */
-async function refreshStatistics(db: Db, summaries: RunSummary[]): Promise<void> {
-  const written = summaries.reduce((n, s) => n + s.inserted + s.changed, 0);
-  if (written >= ANALYZE_AFTER_ROWS) await db.execute(sql`analyze files, file_events`);
 }
 
 /** The worst status of several runs, for one summary line. */
