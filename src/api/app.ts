@@ -1,9 +1,23 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { randomUUID } from "node:crypto";
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
+import { accessLogger, createAccessLog, type AccessLog } from "./access-log.ts";
+import { registerApiLogs } from "./api-logs.ts";
+import { authenticate, DEFAULT_PUBLIC_ROUTES, type Caller } from "./auth.ts";
+import { registerDocs } from "./docs.ts";
 import { errorResponse, handleError } from "./errors.ts";
+import { registerEvents } from "./events.ts";
+import { registerFiles } from "./files.ts";
 import { registerHealth } from "./health.ts";
+import { registerProjects } from "./projects.ts";
+import { registerStats } from "./stats.ts";
+import { registerSync } from "./sync.ts";
+import type { SyncRunner } from "./sync-runner.ts";
+import { registerTokens } from "./tokens.ts";
+import { registerUsage } from "./usage.ts";
 import { registerWebhookReceiver } from "./webhooks.ts";
 import type { WebhookProject } from "../sync/webhooks/receive.ts";
 
@@ -16,13 +30,32 @@ export interface ApiDeps {
   now?: () => Date;
   /** Called when a new webhook delivery is in the inbox, to apply it soon. */
   onWebhookStored?: (projectKey: string) => void;
+  /** Starts sync runs for `POST /v1/sync/{stream}/run`; without it that route answers 409. */
+  sync?: SyncRunner;
+  /** Where access-log rows go; default a batched writer on the database. */
+  accessLog?: AccessLog;
+  /** `METHOD /path` pairs that need no token; default DEFAULT_PUBLIC_ROUTES. */
+  publicRoutes?: readonly string[];
 }
 
 export interface AppVariables {
   requestId: string;
+  caller: Caller | undefined;
 }
 
 export type App = OpenAPIHono<{ Variables: AppVariables }>;
+
+/** JSON bodies of this API are a few fields; the webhook receiver sets its own limit. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+const WEBHOOK_PATH = "/v1/webhooks/uploadcare";
+
+function limitBodies(): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize: BODY_LIMIT_BYTES,
+    onError: (c) => errorResponse(c, "PAYLOAD_TOO_LARGE", `body: larger than ${BODY_LIMIT_BYTES} bytes`),
+  });
+  return (c, next) => (c.req.path === WEBHOOK_PATH ? next() : limit(c, next));
+}
 
 /** Builds the HTTP API. No I/O happens here; `src/index.ts` serves it. */
 export function createApp(deps: ApiDeps): App {
@@ -36,6 +69,8 @@ export function createApp(deps: ApiDeps): App {
       }
     },
   });
+  const publicRoutes = new Set(deps.publicRoutes ?? DEFAULT_PUBLIC_ROUTES);
+  const accessLog = deps.accessLog ?? createAccessLog({ db: deps.database.db, logger: deps.logger });
 
   app.use("*", async (c, next) => {
     const requestId = `req_${randomUUID()}`;
@@ -43,9 +78,27 @@ export function createApp(deps: ApiDeps): App {
     c.header("X-Request-Id", requestId);
     await next();
   });
+  app.use("*", accessLogger({ log: accessLog, publicRoutes, now: deps.now ?? (() => new Date()) }));
+  app.use("*", authenticate({ db: deps.database.db, publicRoutes }));
+  app.use("*", limitBodies());
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "A token from `ucledger token create` or POST /v1/tokens",
+  });
 
   registerHealth(app, deps);
   registerWebhookReceiver(app, deps);
+  registerProjects(app, deps);
+  registerFiles(app, deps);
+  registerEvents(app, deps);
+  registerUsage(app, deps);
+  registerApiLogs(app, deps);
+  registerSync(app, deps);
+  registerStats(app, deps);
+  registerTokens(app, deps);
+  registerDocs(app, deps);
 
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   app.onError(handleError(deps.logger));

@@ -34,6 +34,9 @@ export function handleError(logger: Logger) {
   return (err: Error, c: Context) => {
     if (err instanceof AppError) return errorResponse(c, err.code, err.message);
     if (err instanceof HTTPException) {
+      // Hono's own refusals, worded to name what was wrong like every other 400.
+      if (err.status === 415) return errorResponse(c, "BAD_REQUEST", "content-type: the body must be application/json");
+      if (err.status === 400 && /json/i.test(err.message)) return errorResponse(c, "BAD_REQUEST", "body: not valid JSON");
       const code = CODE_BY_STATUS.get(err.status) ?? (err.status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR");
       return errorResponse(c, code, err.message || code.toLowerCase().replaceAll("_", " "));
     }

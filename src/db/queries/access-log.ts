@@ -2,7 +2,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { apiAccessLog, type NewApiAccess } from "../schema/index.ts";
 import { canonicalTimestampOrNull } from "../timestamps.ts";
-import { pageAcrossProjects, type KeysetPosition } from "./keyset.ts";
+import { pageAcrossProjects, type KeysetOrder, type KeysetPosition } from "./keyset.ts";
 
 /** Rows per insert: 8 columns each, far below the 65,535 bind-parameter limit. */
 const INSERT_BATCH = 1_000;
@@ -51,6 +51,12 @@ function conditions(filter: AccessFilter): SQL[] {
 }
 
 /** Newest first. */
+export const ACCESS_ORDER: KeysetOrder = {
+  lead: [{ expr: sql`requested_at`, cast: "timestamptz", field: "requested_at" }],
+  tie: { expr: sql`id`, cast: "uuid", field: "id" },
+  direction: "desc",
+};
+
 export async function listAccess(
   db: Queryable,
   query: { filter: AccessFilter; after: KeysetPosition | null; limit: number },
@@ -59,11 +65,7 @@ export async function listAccess(
     columns: sql.raw(`id::text as id, requested_at::text as requested_at, request_id, token_name, method, route, status, duration_ms`),
     from: sql`api_access_log`,
     where: conditions(query.filter),
-    order: {
-      lead: [{ expr: sql`requested_at`, cast: "timestamptz", field: "requested_at" }],
-      tie: { expr: sql`id`, cast: "uuid", field: "id" },
-      direction: "desc",
-    },
+    order: ACCESS_ORDER,
     projects: null,
     after: query.after,
     limit: query.limit,

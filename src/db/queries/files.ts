@@ -162,3 +162,10 @@ export async function findFiles(db: Queryable, uuid: string, projects: string[])
     where project_key = any(${sql.param(projects)}::text[]) and uuid = ${uuid}::uuid order by project_key`);
   return rows.map((row) => ({ ...toFileSummary(row), data: row.data ?? {} }));
 }
+
+/** The projects (among those given) that hold a file with this uuid. */
+export async function projectsWithFile(db: Queryable, uuid: string, projects: string[]): Promise<string[]> {
+  const rows = await queryRows<{ project_key: string }>(db, sql`select project_key from files
+    where project_key = any(${sql.param(projects)}::text[]) and uuid = ${uuid}::uuid order by project_key`);
+  return rows.map((r) => r.project_key);
+}

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
 import { canonicalTimestampOrNull } from "../timestamps.ts";
-import { pageAcrossProjects, type KeysetPosition } from "./keyset.ts";
+import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type Total } from "./keyset.ts";
 
 export interface ProjectEntry {
   projectKey: string;
@@ -17,6 +17,17 @@ export async function projectKeys(db: Queryable): Promise<string[]> {
   return rows.map((r) => r.project_key);
 }
 
+/** By key, byte order. */
+export const PROJECT_ORDER: KeysetOrder = {
+  lead: [],
+  tie: { expr: sql`project_key collate "C"`, cast: "text", field: "project_key" },
+  direction: "asc",
+};
+
+export async function countProjects(db: Queryable, mode: CountMode): Promise<Total> {
+  return countRows(db, { from: sql`projects`, where: [], mode });
+}
+
 export async function listProjectsPage(
   db: Queryable,
   query: { after: KeysetPosition | null; limit: number },
@@ -25,7 +36,7 @@ export async function listProjectsPage(
     columns: sql`project_key, name, is_demo, added_at::text as added_at`,
     from: sql`projects`,
     where: [],
-    order: { lead: [], tie: { expr: sql`project_key collate "C"`, cast: "text", field: "project_key" }, direction: "asc" },
+    order: PROJECT_ORDER,
     projects: null,
     after: query.after,
     limit: query.limit,

@@ -47,7 +47,8 @@ interface SyncRunRow {
 const COLUMNS = sql.raw(`project_key, id::text as id, stream, lane, started_at::text as started_at,
   finished_at::text as finished_at, status, pages, seen, inserted, changed, error`);
 
-const ORDER: KeysetOrder = {
+/** Newest first. */
+export const SYNC_RUN_ORDER: KeysetOrder = {
   lead: [{ expr: sql`started_at`, cast: "timestamptz", field: "started_at" }],
   tie: { expr: sql`id`, cast: "uuid", field: "id" },
   direction: "desc",
@@ -94,7 +95,7 @@ export async function listSyncRuns(
     columns: COLUMNS,
     from: sql`sync_runs`,
     where: conditions(query.filter),
-    order: ORDER,
+    order: SYNC_RUN_ORDER,
     projects: query.filter.projects,
     after: query.after,
     limit: query.limit,

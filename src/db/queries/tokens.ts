@@ -4,7 +4,7 @@ import type { Queryable } from "../client.ts";
 import { apiTokens, type TokenRole } from "../schema/index.ts";
 import { canonicalTimestampOrNull, dateToTimestamp } from "../timestamps.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.ts";
-import { pageAcrossProjects, type KeysetPosition } from "./keyset.ts";
+import { pageAcrossProjects, type KeysetOrder, type KeysetPosition } from "./keyset.ts";
 
 /** Every token starts with this, so a leaked one is easy to recognise (and to scan for). */
 export const TOKEN_PREFIX = "ucl_";
@@ -110,6 +110,13 @@ export async function findLiveToken(db: Queryable, token: string): Promise<{ nam
   return rows[0] ?? null;
 }
 
+/** Oldest first. */
+export const TOKEN_ORDER: KeysetOrder = {
+  lead: [{ expr: sql`created_at`, cast: "timestamptz", field: "created_at" }],
+  tie: { expr: sql`id`, cast: "uuid", field: "id" },
+  direction: "asc",
+};
+
 const TOKEN_COLUMNS = sql.raw(`id::text as id, name, role, token_hash, created_at::text as created_at, created_by, revoked_at::text as revoked_at`);
 
 export async function listTokens(
@@ -120,11 +127,7 @@ export async function listTokens(
     columns: TOKEN_COLUMNS,
     from: sql`api_tokens`,
     where: query.includeRevoked ? [] : [sql`revoked_at is null`],
-    order: {
-      lead: [{ expr: sql`created_at`, cast: "timestamptz", field: "created_at" }],
-      tie: { expr: sql`id`, cast: "uuid", field: "id" },
-      direction: "asc",
-    },
+    order: TOKEN_ORDER,
     projects: null,
     after: query.after,
     limit: query.limit,

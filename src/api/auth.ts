@@ -1,0 +1,71 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { Queryable } from "../db/client.ts";
+import { findLiveToken } from "../db/queries/tokens.ts";
+import { TOKEN_ROLES, type TokenRole } from "../db/schema/index.ts";
+import { errorResponse } from "./errors.ts";
+
+/**
+ * Routes reachable without a token, as `METHOD /path` (HEAD counts as GET).
+ * Everything else needs `Authorization: Bearer <token>`. `/metrics` is listed
+ * for the metrics endpoint; a deployment that wants it behind a token passes
+ * its own list (ApiDeps.publicRoutes) without it.
+ */
+export const DEFAULT_PUBLIC_ROUTES: readonly string[] = [
+  "GET /healthz",
+  "GET /metrics",
+  "GET /openapi.json",
+  "GET /docs",
+  // Uploadcare cannot send a bearer token: the X-Uc-Signature is its credential.
+  "POST /v1/webhooks/uploadcare",
+];
+
+export interface Caller {
+  name: string;
+  role: TokenRole;
+}
+
+export interface AuthVariables {
+  caller: Caller | undefined;
+}
+
+/** Our tokens are `ucl_` + base64url; anything else cannot match, so it is not looked up. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,200}$/;
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+function unauthorized(c: Context, message: string) {
+  c.header("WWW-Authenticate", 'Bearer realm="ucledger"');
+  return errorResponse(c, "UNAUTHORIZED", message);
+}
+
+export function isPublic(publicRoutes: ReadonlySet<string>, method: string, path: string): boolean {
+  return publicRoutes.has(`${method === "HEAD" ? "GET" : method} ${path}`);
+}
+
+/** Resolves the bearer token to a caller, or answers 401. Never echoes the token. */
+export function authenticate(deps: { db: Queryable; publicRoutes: ReadonlySet<string> }): MiddlewareHandler<{ Variables: AuthVariables }> {
+  return async (c, next) => {
+    if (isPublic(deps.publicRoutes, c.req.method, c.req.path)) return next();
+    const header = c.req.header("authorization");
+    if (!header) return unauthorized(c, "Authorization: a bearer token is required");
+    const token = BEARER.exec(header)?.[1];
+    if (!token) return unauthorized(c, "Authorization: must be 'Bearer <token>'");
+    const caller = TOKEN_SHAPE.test(token) ? await findLiveToken(deps.db, token) : null;
+    if (!caller) return unauthorized(c, "Authorization: the token is unknown or revoked");
+    c.set("caller", caller);
+    return next();
+  };
+}
+
+const rank = (role: TokenRole) => TOKEN_ROLES.indexOf(role);
+
+/** Answers 403 unless the caller's role is at least `role` (viewer < operator < admin). */
+export function requireRole(role: TokenRole): MiddlewareHandler {
+  return async (c, next) => {
+    const caller = c.get("caller") as Caller | undefined;
+    if (!caller) return unauthorized(c, "Authorization: a bearer token is required");
+    if (rank(caller.role) < rank(role)) {
+      return errorResponse(c, "FORBIDDEN", `token ${caller.name} has role ${caller.role}; this needs ${role} or above`);
+    }
+    return next();
+  };
+}

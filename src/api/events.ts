@@ -1,0 +1,157 @@
+import { z } from "@hono/zod-openapi";
+import { verifyChain } from "../db/audit/verify.ts";
+import { countEvents, eventOrder, listEvents, type AuditEvent, type EventFilter } from "../db/queries/events.ts";
+import { EVENT_KINDS, EVENT_SOURCES } from "../db/schema/index.ts";
+import type { ApiDeps, App } from "./app.ts";
+import type { Column } from "./export.ts";
+import { projectOfFile } from "./files.ts";
+import { resolveProjects, respondList } from "./listing.ts";
+import { conflictError, exportContent, json, listPage, notFoundError, protectedErrors, protectedRoute } from "./openapi.ts";
+import { countParam, list, listParams, orderParam, projectParam, text, timestamp, uuid } from "./params.ts";
+
+const Json = z.record(z.string(), z.unknown()).nullable();
+
+const EventSchema = z
+  .object({
+    projectKey: z.string(),
+    seq: z.number().int().openapi({ description: "Position in the project's hash chain: 1, 2, 3, …" }),
+    fileUuid: z.string().nullable(),
+    kind: z.string().openapi({ example: "stored" }),
+    before: Json,
+    after: Json,
+    occurredAt: z.string().nullable().openapi({ description: "When it happened upstream, when Uploadcare says so" }),
+    observedAt: z.string(),
+    source: z.string(),
+    runId: z.string().nullable(),
+    planId: z.string().nullable(),
+    actor: z.string(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi("AuditEvent");
+
+const EVENT_COLUMNS: Column<AuditEvent>[] = [
+  { name: "project_key", value: (e) => e.projectKey },
+  { name: "seq", value: (e) => e.seq },
+  { name: "file_uuid", value: (e) => e.fileUuid },
+  { name: "kind", value: (e) => e.kind },
+  { name: "before", value: (e) => e.before },
+  { name: "after", value: (e) => e.after },
+  { name: "occurred_at", value: (e) => e.occurredAt },
+  { name: "observed_at", value: (e) => e.observedAt },
+  { name: "source", value: (e) => e.source },
+  { name: "run_id", value: (e) => e.runId },
+  { name: "plan_id", value: (e) => e.planId },
+  { name: "actor", value: (e) => e.actor },
+  { name: "prev_hash", value: (e) => e.prevHash },
+  { name: "hash", value: (e) => e.hash },
+];
+
+const page = {
+  200: { description: "A page of events, or the export", content: { "application/json": { schema: listPage(EventSchema, "AuditEventPage") }, ...exportContent } },
+};
+
+const EventsQuery = z.strictObject({
+  project: projectParam,
+  kind: list(z.enum(EVENT_KINDS, { message: `must be one of ${EVENT_KINDS.join(", ")}` }), "Event kinds, comma-separated or repeated").optional(),
+  source: list(z.enum(EVENT_SOURCES, { message: `must be one of ${EVENT_SOURCES.join(", ")}` }), "Sources, comma-separated or repeated").optional(),
+  actor: text(200, "Exact actor, e.g. ucledger:sync").optional(),
+  from: timestamp("Observed at or after").optional(),
+  to: timestamp("Observed before").optional(),
+  order: orderParam.openapi({ description: "Default desc: newest first" }),
+  count: countParam,
+  ...listParams,
+});
+
+const feedRoute = protectedRoute("viewer", {
+  method: "get",
+  path: "/v1/events",
+  tags: ["audit"],
+  summary: "The audit feed: every recorded change, filtered and keyset-paged; or export it",
+  description: "Ordered by observation time, then chain position, across projects.",
+  request: { query: EventsQuery },
+  responses: { ...page, ...protectedErrors, ...notFoundError },
+});
+
+const FileEventsQuery = z.strictObject({
+  project: projectParam.openapi({ description: "Needed only when several projects hold this uuid" }),
+  order: orderParam.openapi({ description: "Default asc: oldest first" }),
+  count: countParam,
+  ...listParams,
+});
+
+const fileRoute = protectedRoute("viewer", {
+  method: "get",
+  path: "/v1/files/{uuid}/events",
+  tags: ["audit", "files"],
+  summary: "One file's audit trail",
+  request: { params: z.object({ uuid: uuid.openapi({ param: { name: "uuid", in: "path" } }) }), query: FileEventsQuery },
+  responses: { ...page, ...protectedErrors, ...notFoundError, ...conflictError("Several projects hold this uuid: pass project") },
+});
+
+const ChainReportSchema = z
+  .object({
+    projectKey: z.string(),
+    ok: z.boolean(),
+    events: z.number().int(),
+    broken: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
+  })
+  .openapi("ChainReport");
+
+const verifyRoute = protectedRoute("viewer", {
+  method: "get",
+  path: "/v1/audit/verify",
+  tags: ["audit"],
+  summary: "Walk each project's hash chain and name the first broken link",
+  description: "Reads every event of the project (in batches): seconds for millions of events.",
+  request: { query: z.strictObject({ project: projectParam }) },
+  responses: {
+    200: json(z.object({ ok: z.boolean(), projects: z.array(ChainReportSchema) }).openapi("ChainVerification"), "One report per project; ok is true when every chain holds"),
+    ...protectedErrors,
+    ...notFoundError,
+  },
+});
+
+export function registerEvents(app: App, deps: ApiDeps) {
+  const db = deps.database.db;
+  const respond = (c: Parameters<typeof respondList>[0], filter: EventFilter, direction: "asc" | "desc", q: Parameters<typeof respondList>[3]) =>
+    respondList(
+      c,
+      deps,
+      {
+        scope: `events:${direction}`,
+        order: eventOrder(direction),
+        columns: EVENT_COLUMNS,
+        page: (after, limit) => listEvents(db, { filter, direction, after, limit }),
+        count: (mode) => countEvents(db, filter, mode),
+      },
+      q,
+    );
+
+  app.openapi(feedRoute, async (c) => {
+    const q = c.req.valid("query");
+    const filter: EventFilter = {
+      projects: await resolveProjects(db, q.project),
+      kinds: q.kind,
+      sources: q.source,
+      actor: q.actor,
+      from: q.from,
+      to: q.to,
+    };
+    return respond(c, filter, q.order ?? "desc", q);
+  });
+
+  app.openapi(fileRoute, async (c) => {
+    const { uuid: fileUuid } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const projectKey = await projectOfFile(deps, fileUuid, q.project);
+    return respond(c, { projects: [projectKey], fileUuid }, q.order ?? "asc", q);
+  });
+
+  app.openapi(verifyRoute, async (c) => {
+    const { project } = c.req.valid("query");
+    const reports = [];
+    for (const projectKey of await resolveProjects(db, project)) reports.push(await verifyChain(db, projectKey));
+    return c.json({ ok: reports.every((r) => r.ok), projects: reports }, 200);
+  });
+}
