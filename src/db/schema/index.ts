@@ -4,3 +4,4 @@ export * from "./file-events.ts";
 export * from "./sync.ts";
 export * from "./usage.ts";
 export * from "./tokens.ts";
+export * from "./job-claims.ts";
