@@ -37,6 +37,15 @@ const httpUrl = z
     }
   }, "must be an http:// or https:// URL");
 
+function wholeNumber(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+}
+
 const port = z
   .string()
   .trim()
@@ -68,7 +77,29 @@ const EnvSchema = z.object({
   UPLOADCARE_WEBHOOK_SECRET: nonEmpty.optional(),
   UCLEDGER_CONFIG: nonEmpty.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  UCLEDGER_SCHEDULER: z.enum(["on", "off"], { message: "must be on or off" }).default("on"),
+  UCLEDGER_SCHEDULE_FILES_NEW: nonEmpty.default("*/5 * * * *"),
+  UCLEDGER_SCHEDULE_WEBHOOKS: nonEmpty.default("* * * * *"),
+  UCLEDGER_SCHEDULE_RECONCILE: nonEmpty.default("30 3 * * *"),
+  UCLEDGER_SCHEDULE_USAGE: nonEmpty.default("0 2 * * *"),
+  UCLEDGER_SCHEDULE_REPORT: nonEmpty.default("0 8 * * 1"),
+  UCLEDGER_TIMEZONE: nonEmpty.default("UTC"),
+  UCLEDGER_USAGE_BACKFILL_DAYS: wholeNumber(1, 3650).default(365),
+  UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
+  UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
 });
+
+/** The schedules of the jobs `npm start` runs (cron expressions; the report's in `timezone`). */
+export interface Schedules {
+  enabled: boolean;
+  filesNew: string;
+  webhooks: string;
+  reconcile: string;
+  usage: string;
+  report: string;
+  /** IANA time zone of the weekly report (week boundaries and its schedule). */
+  timezone: string;
+}
 
 export interface Env {
   databaseUrl: string | undefined;
@@ -78,6 +109,11 @@ export interface Env {
   uploadcareApiBase: string;
   /** Every configured project; empty means demo mode against the built-in sandbox. */
   projects: ProjectConfig[];
+  schedules: Schedules;
+  usageBackfillDays: number;
+  apiLogRetentionDays: number;
+  /** Whether `/metrics` answers without a token. */
+  metricsPublic: boolean;
 }
 
 /** Names the first problem as `VARIABLE: what is wrong`, never echoing the value. */
@@ -150,6 +186,18 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     logLevel: raw.LOG_LEVEL,
     uploadcareApiBase: raw.UPLOADCARE_API_BASE,
     projects,
+    schedules: {
+      enabled: raw.UCLEDGER_SCHEDULER === "on",
+      filesNew: raw.UCLEDGER_SCHEDULE_FILES_NEW,
+      webhooks: raw.UCLEDGER_SCHEDULE_WEBHOOKS,
+      reconcile: raw.UCLEDGER_SCHEDULE_RECONCILE,
+      usage: raw.UCLEDGER_SCHEDULE_USAGE,
+      report: raw.UCLEDGER_SCHEDULE_REPORT,
+      timezone: raw.UCLEDGER_TIMEZONE,
+    },
+    usageBackfillDays: raw.UCLEDGER_USAGE_BACKFILL_DAYS,
+    apiLogRetentionDays: raw.UCLEDGER_API_LOG_RETENTION_DAYS,
+    metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
   };
 }
 

@@ -2,15 +2,16 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client.ts";
 import { apiRequests } from "../db/partitioned/api-requests.ts";
 import { dateToTimestamp } from "../db/timestamps.ts";
-import type { RecordRequest } from "./uploadcare/request-record.ts";
+import type { RecordRequest, RequestRecord } from "./uploadcare/request-record.ts";
 
 /**
  * Records each attempt of each Uploadcare request in `api_requests`, outside any
  * page transaction: a request whose page later rolls back still happened, was
  * still billed, and still belongs in the log.
  */
-export function createRequestRecorder(db: Db): RecordRequest {
+export function createRequestRecorder(db: Db, observe?: (record: RequestRecord) => void): RecordRequest {
   return async (record) => {
+    observe?.(record);
     await db.insert(apiRequests).values({
       projectKey: record.projectKey,
       id: randomUUID(),

@@ -40,7 +40,7 @@ export const emptyCounts = (): RunCounts => ({ pages: 0, seen: 0, inserted: 0, c
 export async function recordRun(
   deps: RunDeps,
   what: { projectKey: string; stream: string; lane: string; runId?: string },
-  body: (run: { runId: string; counts: RunCounts; logger: Logger }) => Promise<RunStatus | void>,
+  body: (run: { runId: string; counts: RunCounts; logger: Logger }) => Promise<{ status: RunStatus; note: string } | void>,
 ): Promise<RunSummary> {
   const runId = what.runId ?? randomUUID();
   const started = deps.now();
@@ -58,7 +58,9 @@ export async function recordRun(
   let status: RunStatus = "ok";
   let error: string | null = null;
   try {
-    status = (await body({ runId, counts, logger })) ?? "ok";
+    const outcome = await body({ runId, counts, logger });
+    // A run that chose not to work (for example: no token) says why in its error column.
+    if (outcome) ({ status, note: error } = outcome);
   } catch (err) {
     error = describeRunError(err);
     status = err instanceof UpstreamError && err.status === 429 ? "rate_limited" : counts.pages > 0 ? "partial" : "failed";
@@ -79,7 +81,8 @@ export async function recordRun(
     error,
     ...counts,
   };
-  if (error) logger.error({ ...counts, status, error }, "sync run failed");
+  if (status === "skipped") logger.warn({ status, reason: error }, `sync run skipped: ${error}`);
+  else if (error) logger.error({ ...counts, status, error }, "sync run failed");
   else logger.info({ ...counts, status, durationMs: summary.durationMs }, "sync run finished");
   return summary;
 }

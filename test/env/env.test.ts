@@ -25,6 +25,18 @@ describe("parseEnv", () => {
       logLevel: "info",
       uploadcareApiBase: "https://api.uploadcare.com/",
       projects: [],
+      schedules: {
+        enabled: true,
+        filesNew: "*/5 * * * *",
+        webhooks: "* * * * *",
+        reconcile: "30 3 * * *",
+        usage: "0 2 * * *",
+        report: "0 8 * * 1",
+        timezone: "UTC",
+      },
+      usageBackfillDays: 365,
+      apiLogRetentionDays: 400,
+      metricsPublic: true,
     });
   });
 
@@ -36,6 +48,8 @@ describe("parseEnv", () => {
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: must be one of/],
     [{ UPLOADCARE_API_BASE: "ftp://x" }, /^UPLOADCARE_API_BASE: /],
     [{ UPLOADCARE_PUBLIC_KEY: "pub" }, /^UPLOADCARE_SECRET_KEY: must be set together/],
+    [{ UCLEDGER_USAGE_BACKFILL_DAYS: "0" }, /^UCLEDGER_USAGE_BACKFILL_DAYS: must be a whole number from 1/],
+    [{ UCLEDGER_SCHEDULER: "maybe" }, /^UCLEDGER_SCHEDULER: must be on or off/],
   ])("rejects %o with a message naming the variable", (source, pattern) => {
     expect(configError(source)).toMatch(pattern);
   });

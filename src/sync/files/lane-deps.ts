@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.ts";
+import type { Db, Queryable } from "../../db/client.ts";
 import type { Logger } from "../../logger.ts";
 import type { UploadcareClient } from "../uploadcare/client.ts";
 import type { RunCounts } from "../runs.ts";
@@ -19,6 +19,8 @@ export interface LaneDeps {
   now: () => Date;
   onPage?: (progress: PageProgress) => void;
   noteWritten?: NoteWritten;
+  /** A scheduled run's fence, checked in every transaction the lane commits. */
+  fence?: (tx: Queryable) => Promise<void>;
 }
 
 export interface LaneRun {

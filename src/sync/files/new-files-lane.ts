@@ -24,7 +24,7 @@ export async function runNewFilesLane(deps: LaneDeps, run: LaneRun): Promise<voi
     const moved = !sameJson(nextCursor, cursor);
     const counts = await writeFiles(
       deps.db,
-      { projectKey: key.projectKey, source: "sync", runId: run.runId, actor: SYNC_ACTOR, now: deps.now },
+      { projectKey: key.projectKey, source: "sync", runId: run.runId, actor: SYNC_ACTOR, now: deps.now, fence: deps.fence },
       records,
       moved ? (tx) => writeCheckpoint(tx, key, { ...nextCursor }, deps.now()) : undefined,
     );

@@ -26,7 +26,7 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
         const records = page.files.map(toFileRecord);
         const counts = await writeFiles(
           deps.db,
-          { projectKey, source: "reconcile", runId: run.runId, actor: SYNC_ACTOR, now: deps.now },
+          { projectKey, source: "reconcile", runId: run.runId, actor: SYNC_ACTOR, now: deps.now, fence: deps.fence },
           records,
         );
         await markSeen(deps.db, projectKey, run.runId, records.map((r) => r.uuid));
@@ -65,6 +65,7 @@ async function markUnseen(deps: LaneDeps, projectKey: string, runId: string, sca
   // and picks a nested loop that is quadratic in the project's size.
   await deps.db.execute(sql`analyze reconcile_seen`);
   await deps.db.transaction(async (tx) => {
+    await deps.fence?.(tx);
     await lockChainHead(tx, projectKey);
     // Files first seen after the scan began (a webhook, a concurrent lane) were not due to be listed.
     const counted = await queryRows<{ uuid: string; missed_scans: number }>(

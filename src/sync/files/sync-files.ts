@@ -1,4 +1,4 @@
-import type { Db } from "../../db/client.ts";
+import type { Db, Queryable } from "../../db/client.ts";
 import type { Logger } from "../../logger.ts";
 import { recordRun, type RunSummary } from "../runs.ts";
 import type { UploadcareClient } from "../uploadcare/client.ts";
@@ -14,6 +14,8 @@ export interface SyncFilesDeps {
   logger: Logger;
   now: () => Date;
   onPage?: (progress: PageProgress) => void;
+  /** A scheduled run's fence (see src/scheduler). */
+  fence?: (tx: Queryable) => Promise<void>;
 }
 
 export type FilesLane = "webhooks" | "new" | "reconcile";

@@ -15,6 +15,8 @@ export interface WriteContext {
   runId: string | null;
   actor: string;
   now: () => Date;
+  /** A scheduled run's fence: refuses the commit once another instance took the run over. */
+  fence?: (tx: Queryable) => Promise<void>;
 }
 
 export interface WriteCounts {
@@ -60,6 +62,7 @@ export async function writeFiles(
   if (preview.upserts.length === 0 && !alsoInTransaction) return preview.counts;
 
   return db.transaction(async (tx) => {
+    await ctx.fence?.(tx);
     if (preview.upserts.length === 0) {
       await alsoInTransaction!(tx, preview.counts);
       return preview.counts;

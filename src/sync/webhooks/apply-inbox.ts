@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../../db/client.ts";
+import type { Db, Queryable } from "../../db/client.ts";
 import { queryRows } from "../../db/query.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
 import { toFileRecord } from "../files/file-record.ts";
@@ -21,7 +21,7 @@ interface InboxRow {
  * applied again, and a snapshot older than the ledger's copy changes nothing.
  */
 export async function applyWebhookInbox(
-  deps: { db: Db; now: () => Date },
+  deps: { db: Db; now: () => Date; fence?: (tx: Queryable) => Promise<void> },
   projectKey: string,
   run: LaneRun,
 ): Promise<void> {
@@ -43,6 +43,7 @@ export async function applyWebhookInbox(
           runId: run.runId,
           actor: `uploadcare:${delivery.initiator?.type ?? "unknown"}`,
           now: deps.now,
+          fence: deps.fence,
         },
         [record],
         async (tx, result) => {
