@@ -87,6 +87,27 @@ const EnvSchema = z.object({
   UCLEDGER_USAGE_BACKFILL_DAYS: wholeNumber(1, 3650).default(365),
   UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
   UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
+  UCLEDGER_PUBLIC_URL: httpUrl.optional(),
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return ["smtp:", "smtps:"].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, "must be an smtp:// or smtps:// URL")
+    .optional(),
+  REPORT_FROM: z.email({ message: "must be an email address" }).optional(),
+  REPORT_RECIPIENTS: z
+    .string()
+    .refine(
+      (value) => value.split(",").every((address) => z.email().safeParse(address.trim()).success),
+      "must be a comma-separated list of email addresses",
+    )
+    .transform((value) => value.split(",").map((address) => address.trim()))
+    .optional(),
 });
 
 /** The schedules of the jobs `npm start` runs (cron expressions; the report's in `timezone`). */
@@ -114,6 +135,10 @@ export interface Env {
   apiLogRetentionDays: number;
   /** Whether `/metrics` answers without a token. */
   metricsPublic: boolean;
+  /** Where people reach this deployment (links in emails); defaults to http://localhost:PORT. */
+  publicUrl: string;
+  /** Weekly report email; unset SMTP_URL means reports are kept but not mailed. */
+  mail: { smtpUrl: string | undefined; from: string | undefined; recipients: string[] };
 }
 
 /** Names the first problem as `VARIABLE: what is wrong`, never echoing the value. */
@@ -159,6 +184,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new ConfigError(`${missing}: must be set together with ${missing === "UPLOADCARE_SECRET_KEY" ? "UPLOADCARE_PUBLIC_KEY" : "UPLOADCARE_SECRET_KEY"}`);
   }
 
+  if (raw.SMTP_URL && (!raw.REPORT_FROM || !raw.REPORT_RECIPIENTS?.length)) {
+    throw new ConfigError(`${raw.REPORT_FROM ? "REPORT_RECIPIENTS" : "REPORT_FROM"}: must be set when SMTP_URL is set`);
+  }
   const projects: ProjectConfig[] = raw.UCLEDGER_CONFIG ? readConfigFile(raw.UCLEDGER_CONFIG) : [];
   if (raw.UPLOADCARE_PUBLIC_KEY && raw.UPLOADCARE_SECRET_KEY) {
     const fromEnv = ProjectConfig.safeParse({
@@ -198,6 +226,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     usageBackfillDays: raw.UCLEDGER_USAGE_BACKFILL_DAYS,
     apiLogRetentionDays: raw.UCLEDGER_API_LOG_RETENTION_DAYS,
     metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
+    publicUrl: (raw.UCLEDGER_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ""),
+    mail: { smtpUrl: raw.SMTP_URL, from: raw.REPORT_FROM, recipients: raw.REPORT_RECIPIENTS ?? [] },
   };
 }
 

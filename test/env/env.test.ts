@@ -37,6 +37,8 @@ describe("parseEnv", () => {
       usageBackfillDays: 365,
       apiLogRetentionDays: 400,
       metricsPublic: true,
+      publicUrl: "http://localhost:3000",
+      mail: { smtpUrl: undefined, from: undefined, recipients: [] },
     });
   });
 
@@ -50,6 +52,9 @@ describe("parseEnv", () => {
     [{ UPLOADCARE_PUBLIC_KEY: "pub" }, /^UPLOADCARE_SECRET_KEY: must be set together/],
     [{ UCLEDGER_USAGE_BACKFILL_DAYS: "0" }, /^UCLEDGER_USAGE_BACKFILL_DAYS: must be a whole number from 1/],
     [{ UCLEDGER_SCHEDULER: "maybe" }, /^UCLEDGER_SCHEDULER: must be on or off/],
+    [{ SMTP_URL: "http://x" }, /^SMTP_URL: must be an smtp/],
+    [{ SMTP_URL: "smtp://mail:25" }, /^REPORT_FROM: must be set when SMTP_URL is set/],
+    [{ REPORT_RECIPIENTS: "a@b.c, nope" }, /^REPORT_RECIPIENTS(\.1)?: must be a comma-separated list/],
   ])("rejects %o with a message naming the variable", (source, pattern) => {
     expect(configError(source)).toMatch(pattern);
   });

@@ -48,7 +48,7 @@ describe.each(backends)("usage sync on %s", (kind) => {
     const windows = usageRequests().map((r) => [r.query.from!, r.query.to!]);
     expect(windows.length).toBe(5);
     for (const [from, to] of windows) {
-      expect(to < today).toBe(true);
+      expect(to! < today).toBe(true);
       expect((Date.parse(to!) - Date.parse(from!)) / DAY + 1).toBeLessThanOrEqual(90);
     }
     const [range] = await queryRows<{ first: string; last: string; n: number }>(
