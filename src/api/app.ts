@@ -6,6 +6,9 @@ import type { Database } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
 import { accessLogger, createAccessLog, type AccessLog } from "./access-log.ts";
 import { registerApiLogs } from "./api-logs.ts";
+import { INGEST_PATH, registerApiLogIngest } from "./api-logs-ingest.ts";
+import { registerMetrics } from "./metrics.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { authenticate, DEFAULT_PUBLIC_ROUTES, type Caller } from "./auth.ts";
 import { registerDocs } from "./docs.ts";
 import { errorResponse, handleError } from "./errors.ts";
@@ -36,6 +39,8 @@ export interface ApiDeps {
   accessLog?: AccessLog;
   /** `METHOD /path` pairs that need no token; default DEFAULT_PUBLIC_ROUTES. */
   publicRoutes?: readonly string[];
+  /** Prometheus registry served at `/metrics`. */
+  metrics?: Pick<Metrics, "registry">;
 }
 
 export interface AppVariables {
@@ -54,7 +59,8 @@ function limitBodies(): MiddlewareHandler {
     maxSize: BODY_LIMIT_BYTES,
     onError: (c) => errorResponse(c, "PAYLOAD_TOO_LARGE", `body: larger than ${BODY_LIMIT_BYTES} bytes`),
   });
-  return (c, next) => (c.req.path === WEBHOOK_PATH ? next() : limit(c, next));
+  // The webhook receiver and the log ingest set limits of their own.
+  return (c, next) => (c.req.path === WEBHOOK_PATH || c.req.path === INGEST_PATH ? next() : limit(c, next));
 }
 
 /** Builds the HTTP API. No I/O happens here; `src/index.ts` serves it. */
@@ -95,6 +101,8 @@ export function createApp(deps: ApiDeps): App {
   registerEvents(app, deps);
   registerUsage(app, deps);
   registerApiLogs(app, deps);
+  registerApiLogIngest(app, deps);
+  registerMetrics(app, deps);
   registerSync(app, deps);
   registerStats(app, deps);
   registerTokens(app, deps);
