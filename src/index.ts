@@ -4,8 +4,11 @@ import { bootstrap, type Runtime } from "./bootstrap.ts";
 import { createApp } from "./api/app.ts";
 import { VERSION } from "./version.ts";
 import { reportStartupFailure } from "./startup-failure.ts";
-import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
-import { syncFiles } from "./sync/files/sync-files.ts";
+import { buildJobs, createStreams } from "./jobs.ts";
+import { createMetrics } from "./observability/metrics.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import { ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
+import { DEFAULT_PUBLIC_ROUTES } from "./api/auth.ts";
 import { createAccessLog, type AccessLog } from "./api/access-log.ts";
 import { createSyncRunner } from "./api/sync-runner.ts";
 import { rotateToken } from "./db/queries/tokens.ts";
@@ -17,19 +20,29 @@ async function main(): Promise<void> {
   const runtime = await bootstrap();
   const { env, logger, database } = runtime;
   const accessLog = createAccessLog({ db: database.db, logger });
-  // The API starts runs through these jobs; the usage stream joins here once src/sync/usage/ exports its run function.
+  const metrics = createMetrics(database.db);
+  const streams = createStreams(runtime, metrics);
+  // Validates every schedule before anything starts: a bad cron expression is a config error.
+  const jobs = buildJobs(runtime, streams);
+  await ensureApiRequestPartitions(database.db, new Date());
   const sync = createSyncRunner({
     logger,
     projects: runtime.projects.map((p) => p.publicKey),
     streams: {
-      files: (projectKey, { full }) => {
-        const project = runtime.projects.find((p) => p.publicKey === projectKey)!;
-        const client = createUploadcareClient({ db: database.db, logger, project });
-        return syncFiles({ db: database.db, client, logger, now: () => new Date() }, { full });
-      },
+      files: (projectKey, { full }) => streams.files(projectKey, full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"]),
+      usage: (projectKey) => streams.usage(projectKey),
     },
   });
-  const app = createApp({ database, logger, version: VERSION, projects: runtime.projects, sync, accessLog });
+  const app = createApp({
+    database,
+    logger,
+    version: VERSION,
+    projects: runtime.projects,
+    sync,
+    accessLog,
+    metrics,
+    publicRoutes: env.metricsPublic ? DEFAULT_PUBLIC_ROUTES : DEFAULT_PUBLIC_ROUTES.filter((r) => r !== "GET /metrics"),
+  });
 
   const server = serve({ fetch: app.fetch, port: env.port, hostname: "0.0.0.0" }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -43,22 +56,14 @@ async function main(): Promise<void> {
   const port = typeof address === "object" && address ? address.port : env.port;
   logger.info({ port, database: database.kind, projects: runtime.projects.map((p) => p.publicKey) }, `ucledger ${VERSION} listening on http://localhost:${port}`);
 
-  installShutdown(server, runtime, accessLog);
+  const scheduler = env.schedules.enabled
+    ? new Scheduler({ db: database.db, logger: logger.child({ module: "scheduler" }), onEvent: (event, job) => metrics.schedulerEvents.inc({ job, event }) })
+    : undefined;
+  installShutdown(server, runtime, accessLog, scheduler);
   if (runtime.sandbox) await printDemoToken(runtime, port);
-  if (runtime.sandbox) void syncDemoProject(runtime);
-}
-
-/**
- * Demo mode fills the ledger at once, so a newcomer sees files, events and runs
- * without waiting for a schedule. Failures are logged by the run record.
- */
-async function syncDemoProject(runtime: Runtime): Promise<void> {
-  for (const project of runtime.projects) {
-    const client = createUploadcareClient({ db: runtime.database.db, logger: runtime.logger, project });
-    await syncFiles({ db: runtime.database.db, client, logger: runtime.logger, now: () => new Date() }, { full: true }).catch(
-      (err: unknown) => runtime.logger.error({ err: (err as Error).message }, "demo sync failed"),
-    );
-  }
+  // On start the scheduler also runs each job's latest missed fire once, which fills a new ledger at once.
+  if (scheduler) await scheduler.start(jobs);
+  else logger.warn("UCLEDGER_SCHEDULER=off: nothing runs on a schedule in this instance");
 }
 
 /**
@@ -73,7 +78,7 @@ async function printDemoToken(runtime: Runtime, port: number): Promise<void> {
   );
 }
 
-function installShutdown(server: Server, runtime: Runtime, accessLog: AccessLog): void {
+function installShutdown(server: Server, runtime: Runtime, accessLog: AccessLog, scheduler: Scheduler | undefined): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -84,6 +89,8 @@ function installShutdown(server: Server, runtime: Runtime, accessLog: AccessLog)
     const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
     await drained;
     clearTimeout(timer);
+    // A run still going after this is abandoned: its lease expires and another instance takes it over.
+    await Promise.race([scheduler?.stop(), new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS))]);
     await accessLog.flush();
     await runtime.close();
     runtime.logger.info("stopped");

@@ -1,83 +1,118 @@
 import type { Runtime } from "./bootstrap.ts";
+import type { Queryable } from "./db/client.ts";
 import { dropExpiredApiRequests, ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
+import type { Logger } from "./logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
-import type { JobDefinition, JobRunContext } from "./scheduler/scheduler.ts";
+import type { JobDefinition } from "./scheduler/scheduler.ts";
 import { assertSchedule } from "./scheduler/slots.ts";
 import { syncFiles, type FilesLane } from "./sync/files/sync-files.ts";
+import type { RunSummary } from "./sync/runs.ts";
 import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
 import { syncUsage } from "./sync/usage/sync-usage.ts";
 
 /** Claims of deployment-wide jobs (not about one project) carry this key. */
 export const DEPLOYMENT_KEY = "*";
 
+export interface RunOptions {
+  logger?: Logger;
+  /** A scheduled run's fence; none for runs started by hand. */
+  fence?: (tx: Queryable) => Promise<void>;
+}
+
 /**
- * The jobs `npm start` schedules: which cron expression runs which `run*`
- * function. Nothing here decides how a job works, only when it runs.
+ * How each stream runs for one project, shared by the scheduler and by
+ * `POST /v1/sync/{stream}/run`: one place builds the recorded Uploadcare client.
  */
-export function buildJobs(runtime: Runtime, metrics: Metrics): JobDefinition[] {
+export function createStreams(runtime: Runtime, metrics: Metrics) {
   const { env, database, logger } = runtime;
+  const projectOf = (projectKey: string) => {
+    const project = runtime.projects.find((p) => p.publicKey === projectKey);
+    if (!project) throw new Error(`project ${projectKey} is not configured`);
+    return project;
+  };
+  const clientFor = (projectKey: string) =>
+    createUploadcareClient({
+      db: database.db,
+      logger,
+      project: projectOf(projectKey),
+      onRequest: (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") }),
+    });
+  return {
+    files(projectKey: string, lanes: FilesLane[], options: RunOptions = {}): Promise<RunSummary[]> {
+      return syncFiles(
+        { db: database.db, client: clientFor(projectKey), logger: options.logger ?? logger, now: () => new Date(), fence: options.fence },
+        { lanes },
+      );
+    },
+    async usage(projectKey: string, options: RunOptions = {}): Promise<RunSummary> {
+      return syncUsage({
+        db: database.db,
+        client: clientFor(projectKey),
+        logger: options.logger ?? logger,
+        now: () => new Date(),
+        backfillDays: env.usageBackfillDays,
+        hasToken: Boolean(projectOf(projectKey).projectApiToken),
+        fence: options.fence,
+      });
+    },
+  };
+}
+export type Streams = ReturnType<typeof createStreams>;
+
+/** A failed run fails its scheduled job, so the claim records it. */
+function assertOk(name: string, summaries: RunSummary[]): void {
+  const failed = summaries.find((s) => s.status !== "ok" && s.status !== "skipped");
+  if (failed) throw new Error(`${name} ended ${failed.status}: ${failed.error}`);
+}
+
+/**
+ * The jobs `npm start` schedules: which cron expression runs which stream.
+ * Nothing here decides how a job works, only when it runs.
+ */
+export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
+  const { env, database } = runtime;
   const schedules = env.schedules;
   const projectKeys = runtime.projects.map((p) => p.publicKey);
-  const clientFor = (projectKey: string) => {
-    const project = runtime.projects.find((p) => p.publicKey === projectKey)!;
-    return {
-      project,
-      client: createUploadcareClient({
-        db: database.db,
-        logger,
-        project,
-        onRequest: (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") }),
-      }),
-    };
-  };
-  const filesJob = (name: string, cron: string, lanes: FilesLane[]): JobDefinition => ({
-    name,
-    cron,
-    timezone: "UTC",
-    projectKeys,
-    async run(ctx: JobRunContext) {
-      const { client } = clientFor(ctx.projectKey);
-      const summaries = await syncFiles({ db: database.db, client, logger: ctx.logger, now: () => new Date(), fence: ctx.fence }, { lanes });
-      const failed = summaries.find((s) => s.status !== "ok");
-      if (failed) throw new Error(`${name} ended ${failed.status}: ${failed.error}`);
-    },
-  });
-
-  const jobs: JobDefinition[] = [
-    filesJob("files.webhooks", schedules.webhooks, ["webhooks"]),
-    filesJob("files.new", schedules.filesNew, ["new"]),
-    filesJob("files.reconcile", schedules.reconcile, ["reconcile"]),
+  const filesJob = (name: string, variable: string, cron: string, lanes: FilesLane[]): [string, JobDefinition] => [
+    variable,
     {
-      name: "usage.daily",
-      cron: schedules.usage,
+      name,
+      cron,
       timezone: "UTC",
       projectKeys,
-      async run(ctx) {
-        const { client, project } = clientFor(ctx.projectKey);
-        const summary = await syncUsage({
-          db: database.db,
-          client,
-          logger: ctx.logger,
-          now: () => new Date(),
-          backfillDays: env.usageBackfillDays,
-          hasToken: Boolean(project.projectApiToken),
-          fence: ctx.fence,
-        });
-        if (summary.status !== "ok" && summary.status !== "skipped") throw new Error(`usage ended ${summary.status}: ${summary.error}`);
-      },
-    },
-    {
-      name: "maintenance.api-requests",
-      cron: "15 0 * * *",
-      timezone: "UTC",
-      projectKeys: [DEPLOYMENT_KEY],
-      async run() {
-        const now = new Date();
-        await ensureApiRequestPartitions(database.db, now);
-        await dropExpiredApiRequests(database.db, now, env.apiLogRetentionDays);
-      },
+      run: async (ctx) => assertOk(name, await streams.files(ctx.projectKey, lanes, ctx)),
     },
   ];
-  for (const job of jobs) assertSchedule(`schedule of ${job.name}`, job.cron, job.timezone);
-  return jobs;
+
+  const jobs: [string, JobDefinition][] = [
+    filesJob("files.webhooks", "UCLEDGER_SCHEDULE_WEBHOOKS", schedules.webhooks, ["webhooks"]),
+    filesJob("files.new", "UCLEDGER_SCHEDULE_FILES_NEW", schedules.filesNew, ["new"]),
+    filesJob("files.reconcile", "UCLEDGER_SCHEDULE_RECONCILE", schedules.reconcile, ["reconcile"]),
+    [
+      "UCLEDGER_SCHEDULE_USAGE",
+      {
+        name: "usage.daily",
+        cron: schedules.usage,
+        timezone: "UTC",
+        projectKeys,
+        run: async (ctx) => assertOk("usage.daily", [await streams.usage(ctx.projectKey, ctx)]),
+      },
+    ],
+    [
+      "api_requests maintenance",
+      {
+        name: "maintenance.api-requests",
+        cron: "15 0 * * *",
+        timezone: "UTC",
+        projectKeys: [DEPLOYMENT_KEY],
+        async run() {
+          const now = new Date();
+          await ensureApiRequestPartitions(database.db, now);
+          await dropExpiredApiRequests(database.db, now, env.apiLogRetentionDays);
+        },
+      },
+    ],
+  ];
+  for (const [variable, job] of jobs) assertSchedule(variable, job.cron, job.timezone);
+  return jobs.map(([, job]) => job);
 }
