@@ -44,7 +44,9 @@ export async function recordRun(
 ): Promise<RunSummary> {
   const runId = what.runId ?? randomUUID();
   const started = deps.now();
-  const logger = deps.logger.child({ runId, project: what.projectKey, stream: what.stream, lane: what.lane });
+  // Every line of the run carries its id; the project only once, if the caller's logger lacks it.
+  const bound = deps.logger.bindings() as { project?: string };
+  const logger = deps.logger.child({ runId, ...(bound.project ? {} : { project: what.projectKey }), stream: what.stream, lane: what.lane });
   await deps.db.insert(syncRuns).values({
     projectKey: what.projectKey,
     id: runId,
