@@ -5,3 +5,4 @@ export * from "./sync.ts";
 export * from "./usage.ts";
 export * from "./tokens.ts";
 export * from "./job-claims.ts";
+export * from "./reports.ts";
