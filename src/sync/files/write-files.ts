@@ -15,6 +15,8 @@ export interface WriteContext {
   runId: string | null;
   actor: string;
   now: () => Date;
+  /** The decision plan an action belongs to (source `action`). */
+  planId?: string | null;
   /** A scheduled run's fence: refuses the commit once another instance took the run over. */
   fence?: (tx: Queryable) => Promise<void>;
 }
@@ -106,7 +108,7 @@ function planWrites(ctx: WriteContext, batch: FileRecord[], current: Map<string,
   const observedAt = dateToTimestamp(ctx.now());
   const plan: Plan = { counts: { inserted: 0, changed: 0, unchanged: 0, stale: 0, events: 0 }, upserts: [], events: [] };
   const addEvent = (uuid: string, change: Omit<NewEvent, "fileUuid" | "observedAt" | "source" | "runId" | "planId" | "actor">) =>
-    plan.events.push({ ...change, fileUuid: uuid, observedAt, source: ctx.source, runId: ctx.runId, planId: null, actor: ctx.actor });
+    plan.events.push({ ...change, fileUuid: uuid, observedAt, source: ctx.source, runId: ctx.runId, planId: ctx.planId ?? null, actor: ctx.actor });
 
   for (const next of batch) {
     const row = current.get(next.uuid);
