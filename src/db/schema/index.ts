@@ -6,3 +6,4 @@ export * from "./usage.ts";
 export * from "./tokens.ts";
 export * from "./job-claims.ts";
 export * from "./reports.ts";
+export * from "./rollup.ts";
