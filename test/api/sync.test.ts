@@ -1,0 +1,151 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSyncRunner, type SyncStartOptions } from "../../src/api/sync-runner.ts";
+import { silentLogger } from "../../src/logger.ts";
+import type { Sandbox } from "../../src/sandbox/index.ts";
+import { syncFiles } from "../../src/sync/files/sync-files.ts";
+import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { clientFor, sandboxWithProject } from "../support/uploadcare.ts";
+import { apiHarness, type ApiHarness, type ErrorBody } from "./helpers.ts";
+
+interface Started {
+  stream: string;
+  projects: string[];
+  full: boolean;
+  startedAt: string;
+  follow: string;
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const jsonHeaders = { "Content-Type": "application/json" };
+
+describe.each(backends)("starting syncs over the API on %s", (kind) => {
+  let database: TestDatabase;
+  let sandbox: Sandbox;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    sandbox = await sandboxWithProject(database.db, { files: 40, seed: 5 });
+    await database.db.execute(sql`insert into projects (project_key, name) values ('sync-other', 'other'), ('sync-stale', 'stale')`);
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    await database?.close();
+  });
+
+  /** A runner whose files job waits until released, recording what it was asked. */
+  function fakeRunner(projects: string[], withUsage = false) {
+    const calls: { projectKey: string; options: SyncStartOptions }[] = [];
+    const gate = deferred();
+    const runner = createSyncRunner({
+      projects,
+      logger: silentLogger,
+      streams: {
+        files: async (projectKey, options) => {
+          calls.push({ projectKey, options });
+          await gate.promise;
+        },
+        ...(withUsage ? { usage: () => gate.promise } : {}),
+      },
+    });
+    return { runner, calls, release: gate.resolve };
+  }
+
+  it("starts a real files sync in the background and answers 202 with a link to its runs", async () => {
+    const runner = createSyncRunner({
+      projects: [sandbox.publicKey],
+      logger: silentLogger,
+      streams: {
+        files: (projectKey, { full }) =>
+          syncFiles({ db: database.db, client: clientFor(database.db, sandbox), logger: silentLogger, now: () => new Date() }, { full }),
+      },
+    });
+    const api = await apiHarness(database, { sync: runner });
+    const { status, body, res } = await api.json<Started>(`/v1/sync/files/run?full=true`, { method: "POST", role: "operator" });
+    expect(status).toBe(202);
+    expect(body).toMatchObject({ stream: "files", projects: [sandbox.publicKey], full: true });
+    expect(res.headers.get("location")).toBe(body.follow);
+    expect(runner.isRunning("files", sandbox.publicKey)).toBe(true);
+
+    // Follow the link until the three lanes have finished.
+    let runs: { lane: string; status: string }[] = [];
+    for (let i = 0; i < 200 && !(runs.length === 3 && runs.every((r) => r.status !== "running")); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      runs = (await api.json<{ data: { lane: string; status: string }[] }>(body.follow)).body.data;
+    }
+    expect(runs.map((r) => `${r.lane}:${r.status}`).sort()).toEqual(["new:ok", "reconcile:ok", "webhooks:ok"]);
+    const listed = await api.json<{ total: number }>(`/v1/files?project=${sandbox.publicKey}&limit=1`);
+    expect(listed.body.total).toBe(40);
+  });
+
+  it("answers 409 while this process runs the stream, and 202 again once it ends", async () => {
+    const { runner, calls, release } = fakeRunner(["sync-other"]);
+    const api = await apiHarness(database, { sync: runner });
+    expect((await api.call("/v1/sync/files/run", { method: "POST", role: "operator", body: JSON.stringify({ project: "sync-other" }), headers: jsonHeaders })).status).toBe(202);
+    const busy = await api.json<ErrorBody>("/v1/sync/files/run?project=sync-other", { method: "POST", role: "operator" });
+    expect(busy.status).toBe(409);
+    expect(busy.body.error.message).toBe("a files sync is already running for sync-other");
+    expect(calls).toEqual([{ projectKey: "sync-other", options: { full: false } }]);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(runner.isRunning("files", "sync-other")).toBe(false);
+    expect((await api.call("/v1/sync/files/run?project=sync-other", { method: "POST", role: "operator" })).status).toBe(202);
+  });
+
+  it("answers 409 when another instance's run is live in the database, but not for one older than two hours", async () => {
+    const { runner, release } = fakeRunner(["sync-stale"], true);
+    release();
+    const now = new Date("2026-05-01T12:00:00Z");
+    const api = await apiHarness(database, { sync: runner, now: () => now });
+    const insertRun = (startedAt: string) =>
+      database.db.execute(sql`insert into sync_runs (project_key, id, stream, lane, started_at, status)
+        values ('sync-stale', ${randomUUID()}, 'files', 'new', ${startedAt}::timestamptz, 'running')`);
+    await insertRun("2026-05-01T09:30:00Z");
+    expect((await api.call("/v1/sync/files/run?project=sync-stale", { method: "POST", role: "operator" })).status).toBe(202);
+    await new Promise((r) => setTimeout(r, 10));
+    await insertRun("2026-05-01T11:00:00Z");
+    const busy = await api.json<ErrorBody>("/v1/sync/files/run?project=sync-stale", { method: "POST", role: "admin" });
+    expect(busy.status).toBe(409);
+    // Another stream of the same project is not blocked by it.
+    expect((await api.call("/v1/sync/usage/run?project=sync-stale", { method: "POST", role: "operator" })).status).toBe(202);
+  });
+
+  it("answers 409 for a stream this server has no job for, and when there is no runner at all", async () => {
+    const { runner } = fakeRunner(["sync-other"]);
+    const api = await apiHarness(database, { sync: runner });
+    const usage = await api.json<ErrorBody>("/v1/sync/usage/run", { method: "POST", role: "operator" });
+    expect(usage.status).toBe(409);
+    expect(usage.body.error.message).toContain("stream usage cannot be run by this server");
+    const bare = await apiHarness(database);
+    expect((await bare.call("/v1/sync/files/run", { method: "POST", role: "operator" })).status).toBe(409);
+  });
+
+  it.each<[string, RequestInit, string]>([
+    ["/v1/sync/reports/run", {}, "stream"],
+    ["/v1/sync/files/run?full=yes", {}, "full"],
+    ["/v1/sync/files/run?project=", {}, "project"],
+    ["/v1/sync/files/run", { body: JSON.stringify({ full: "true" }), headers: jsonHeaders }, "full"],
+    ["/v1/sync/files/run", { body: JSON.stringify({ projects: ["a"] }), headers: jsonHeaders }, "projects"],
+    ["/v1/sync/files/run", { body: "[", headers: jsonHeaders }, "body"],
+  ])("answers 400 for %s naming the parameter", async (path, init, param) => {
+    const { runner } = fakeRunner(["sync-other"]);
+    const api = await apiHarness(database, { sync: runner });
+    const { status, body } = await api.json<ErrorBody>(path, { method: "POST", role: "operator", ...init });
+    expect(status).toBe(400);
+    expect(body.error.message).toContain(param);
+  });
+
+  it("answers 404 for a project it cannot sync", async () => {
+    const { runner } = fakeRunner(["sync-other"]);
+    const api = await apiHarness(database, { sync: runner });
+    const { status, body } = await api.json<ErrorBody>("/v1/sync/files/run?project=nowhere", { method: "POST", role: "operator" });
+    expect(status).toBe(404);
+    expect(body.error.message).toBe("project nowhere not found");
+  });
+});
