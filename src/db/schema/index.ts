@@ -7,3 +7,4 @@ export * from "./tokens.ts";
 export * from "./job-claims.ts";
 export * from "./reports.ts";
 export * from "./rollup.ts";
+export * from "./decisions.ts";
