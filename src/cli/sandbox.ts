@@ -70,6 +70,20 @@ export async function sandboxCommand(argv: string[], io: SandboxCommandIo = {}):
     return 1;
   }
 
+  // Listen for the stop signal before printing the keys: whoever reads them may signal at once.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      io.signal?.removeEventListener("abort", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    if (io.signal?.aborted) stop();
+    else io.signal?.addEventListener("abort", stop);
+  });
+
   const { url, publicKey, secretKey, projectApiToken, webhookSecret } = sandbox;
   if (values["json"]) {
     out(`${JSON.stringify({ url, publicKey, secretKey, projectApiToken, webhookSecret })}\n`);
@@ -89,18 +103,7 @@ export async function sandboxCommand(argv: string[], io: SandboxCommandIo = {}):
     );
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      io.signal?.removeEventListener("abort", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-    if (io.signal?.aborted) stop();
-    else io.signal?.addEventListener("abort", stop);
-  });
+  await stopped;
   await sandbox.close();
   return 0;
 }
