@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type pg from "pg";
 import type { Db } from "../../src/db/client.ts";
 import { registerProjects } from "../../src/db/queries/projects.ts";
+import { refreshDailyRollup } from "../../src/db/queries/rollup.ts";
 import { queryRows } from "../../src/db/query.ts";
 import { dateToTimestamp } from "../../src/db/timestamps.ts";
 import type { FileRecord } from "../../src/sync/files/file-record.ts";
@@ -153,6 +154,7 @@ export async function seedReportingProject(db: Db, projectKey: string): Promise<
           ${dateToTimestamp(new Date(at + 4_200 + d * 10))}::timestamptz, ${status}, 3, 2500, 10, 2, ${status === "failed" ? "HTTP 503 from Uploadcare" : null})`);
     }
   }
+  await refreshDailyRollup(db, projectKey);
   return specs;
 }
 
