@@ -1,0 +1,82 @@
+import type { Db, Queryable } from "../../db/client.ts";
+import { insertReport, reportExists, reportIdFor } from "../../db/queries/reports.ts";
+import { ValidationError } from "../../errors.ts";
+import { renderWeeklyCharts } from "./chart.ts";
+import { computeWeeklyReport, type WeeklyReport } from "./compute.ts";
+import { shiftWeek, weekPeriod } from "./period.ts";
+import { readWeeklyRows } from "./query.ts";
+import { renderCsv, renderHtml, renderText } from "./render.ts";
+
+export interface BuildDeps {
+  db: Db;
+  now: () => Date;
+  /** The scheduler's fence: refuses the write once this instance lost its claim. */
+  fence?: (tx: Queryable) => Promise<void>;
+}
+
+export interface BuildInput {
+  projectKey: string;
+  /** `2026-W13`. */
+  week: string;
+  timezone: string;
+  /** Base URL of the deployment, for the link in the report. */
+  publicUrl: string;
+}
+
+export interface BuiltReport {
+  id: string;
+  /** False when the report already existed (a rerun): nothing was written. */
+  inserted: boolean;
+  week: string;
+}
+
+export function reportUrl(publicUrl: string, id: string): string {
+  return `${publicUrl.replace(/\/+$/, "")}/v1/reports/${id}`;
+}
+
+/**
+ * Reads, computes, renders and stores one project's report for one finished
+ * week, unless it is stored already. Reruns are harmless: the first stored
+ * report stays, and its id is the same on every instance.
+ */
+export async function buildWeeklyReport(deps: BuildDeps, input: BuildInput): Promise<BuiltReport> {
+  const current = weekPeriod(input.week, input.timezone);
+  const previous = weekPeriod(shiftWeek(input.week, -1), input.timezone);
+  const now = deps.now();
+  if (Date.parse(current.end) > now.getTime()) {
+    throw new ValidationError(`week: ${input.week} has not ended yet in ${input.timezone} (it ends ${current.end}); a report is written once, so only finished weeks have one`);
+  }
+  const id = reportIdFor(input.projectKey, "weekly", current.start);
+  if (await reportExists(deps.db, input.projectKey, "weekly", current.start)) return { id, inserted: false, week: input.week };
+
+  // One snapshot for every read, so the figures agree with each other.
+  const rows = await deps.db.transaction((tx) => readWeeklyRows(tx, { projectKey: input.projectKey, current, previous }), {
+    isolationLevel: "repeatable read",
+    accessMode: "read only",
+  });
+  const report: WeeklyReport = computeWeeklyReport({ rows, current, previous, generatedAt: now.toISOString() });
+  const url = reportUrl(input.publicUrl, id);
+  const charts = renderWeeklyCharts(report);
+
+  const result = await deps.db.transaction(async (tx) => {
+    await deps.fence?.(tx);
+    return insertReport(
+      tx,
+      {
+        projectKey: input.projectKey,
+        kind: "weekly",
+        periodStart: current.start,
+        periodEnd: current.end,
+        label: input.week,
+        timezone: input.timezone,
+        content: report,
+        html: renderHtml(report, { reportUrl: url }),
+        text: renderText(report, { reportUrl: url }),
+        csv: renderCsv(report),
+        createdAt: now.toISOString(),
+      },
+      charts,
+    );
+  });
+  return { id: result.id, inserted: result.inserted, week: input.week };
+}

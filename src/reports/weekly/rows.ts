@@ -1,0 +1,81 @@
+/**
+ * What `query.ts` reads and `compute.ts` turns into a report. Time series come
+ * as small buckets (`at` = the bucket's first instant) so that compute, not
+ * SQL, assigns them to local days: 15-minute UTC buckets fall wholly inside
+ * one local day in every time zone whose offset is a multiple of 15 minutes
+ * (all of today's IANA zones). Rows cover the report's week and the one before.
+ * "current" is the report's week, "previous" the week before it.
+ */
+
+export type Week = "current" | "previous";
+
+export interface UploadBucket {
+  at: string;
+  count: number;
+  bytes: number;
+  /** Of those, files not stored (temporary uploads Uploadcare removes after 24 h). */
+  unstoredCount: number;
+  unstoredBytes: number;
+}
+
+export interface AmountBucket {
+  at: string;
+  count: number;
+  bytes: number;
+}
+
+export interface RemovalBucket extends AmountBucket {
+  /** Of those, files that had been stored: they leave the stored total. */
+  storedCount: number;
+  storedBytes: number;
+}
+
+export interface RequestBucket {
+  at: string;
+  count: number;
+  /** No answer, or a status of 400 or above. */
+  errors: number;
+}
+
+export interface FileItem {
+  uuid: string;
+  filename: string;
+  mimeType: string;
+  size: number;
+  uploadedAt: string;
+  storedAt: string | null;
+  removedAt: string | null;
+}
+
+export interface WeeklyRows {
+  project: { key: string; name: string };
+  uploads: UploadBucket[];
+  /** By the time each file was stored (files removed at or before that time left out). */
+  stores: AmountBucket[];
+  removals: RemovalBucket[];
+  /** Files stored (and not yet removed) at the start of the previous week. */
+  storedAtStart: { count: number; bytes: number };
+  mimeTypes: { week: Week; mimeType: string; count: number; bytes: number }[];
+  /** The largest files uploaded in the current week, largest first. */
+  largestFiles: FileItem[];
+  /** Per week: files uploaded in its last 24 h that were neither stored nor removed when it ended. */
+  expiring: { week: Week; count: number; bytes: number }[];
+  /** The current week's such files, oldest first (they expire first). */
+  expiringFiles: FileItem[];
+  deletions: { week: Week; actor: string; source: string; count: number; bytes: number }[];
+  /** `usage_daily` rows for the dates of both weeks. */
+  usage: { date: string; metric: string; value: number; unit: string }[];
+  requests: RequestBucket[];
+  requestsByStatus: { week: Week; status: number | null; count: number }[];
+  plans: { week: Week; planId: string; kind: string; files: number }[];
+  syncLanes: {
+    stream: string;
+    lane: string;
+    /** Last successful finish before the end of the current / previous week. */
+    lastSuccessAt: string | null;
+    previousLastSuccessAt: string | null;
+    failed: { current: number; previous: number };
+    incomplete: { current: number; previous: number };
+  }[];
+  deliveryFailures: { week: Week; failedAttempts: number; deliveries: number; gaveUp: number }[];
+}
