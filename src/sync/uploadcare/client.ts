@@ -1,4 +1,5 @@
 import {
+  copyFileToRemoteStorage,
   createWebhook,
   deleteFiles,
   listOfWebhooks,
@@ -6,6 +7,7 @@ import {
   updateWebhook,
   type Webhook,
 } from "@uploadcare/rest-client";
+import { UpstreamError } from "../../errors.ts";
 import { UploadcareFile, FilesPage, describeZodError } from "./file-object.ts";
 import type { UploadcareTransport } from "./transport.ts";
 
@@ -111,6 +113,22 @@ export class UploadcareClient {
       deleteFiles({ uuids }, settings),
     );
     return toBatchResult(answer);
+  }
+
+  /**
+   * Copies a file to a custom storage (`POST /files/remote_copy/`) and answers
+   * where it went (`s3://bucket/path`). Uploadcare answers 200 instead of 201
+   * when that path exists already, so a repeated copy is harmless.
+   */
+  async copyToRemote(options: { source: string; target: string; pattern?: string; makePublic?: boolean }): Promise<{ url: string }> {
+    const answer = await this.transport.sdk({ method: "POST", path: "/files/remote_copy/", okStatus: 201 }, (settings) =>
+      copyFileToRemoteStorage(
+        { source: options.source, target: options.target, pattern: options.pattern ?? "${default}", makePublic: options.makePublic ?? false },
+        settings,
+      ),
+    );
+    if (typeof answer?.result !== "string") throw new UpstreamError("POST /files/remote_copy/: unexpected answer: no result URL");
+    return { url: answer.result };
   }
 
   async listWebhooks(): Promise<Webhook[]> {

@@ -1,0 +1,403 @@
+import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/client.ts";
+import { findPlan, planItemsWithStatus, type PlanItem, type PlanRecord } from "../db/queries/plans.ts";
+import { queryRows } from "../db/query.ts";
+import type { PlanStatus } from "../db/schema/index.ts";
+import { dateToTimestamp } from "../db/timestamps.ts";
+import { AppError, ConflictError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { writeFiles } from "../sync/files/write-files.ts";
+import { toFileRecord } from "../sync/files/file-record.ts";
+import { BATCH_UUIDS_MAX, type BatchResult, type UploadcareClient } from "../sync/uploadcare/client.ts";
+import { UploadcareFile } from "../sync/uploadcare/file-object.ts";
+import { Condition } from "./conditions.ts";
+import { setItems, type ItemChange } from "./items.ts";
+import { recordPlanEvents } from "./lifecycle.ts";
+import type { PlanLock } from "./lock.ts";
+import { shouldHalt, type PlanOptions } from "./options.ts";
+import { ArchiveTarget } from "./policy.ts";
+import { actionTookEffect, judgeFiles, mapLimit, rereadFiles, type Verdict } from "./recheck.ts";
+import { expirePlans } from "./review.ts";
+
+export interface ApplyDeps {
+  db: Db;
+  client: UploadcareClient;
+  logger: Logger;
+  now: () => Date;
+  lock: PlanLock;
+  /** Re-reads and copies in flight at once. */
+  concurrency?: number;
+  /** Called after every batch (the CLI's progress line). */
+  onBatch?: (progress: BatchProgress) => void;
+}
+
+export interface BatchProgress {
+  batch: number;
+  sent: number;
+  done: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface ApplySummary {
+  planId: string;
+  projectKey: string;
+  status: PlanStatus;
+  /** Batches this run worked through. */
+  batches: number;
+  /** Items this run finished, by outcome. */
+  done: number;
+  skipped: number;
+  failed: number;
+  /** Items found `sending` from an interrupted run and settled by re-reading them. */
+  recovered: number;
+  haltReason: string | null;
+}
+
+export interface StartedApply {
+  plan: PlanRecord;
+  /** Works the plan through; resolves when it is applied, halted or cancelled. Releases the plan's lock. */
+  run(): Promise<ApplySummary>;
+}
+
+/** The options a plan froze, all present. */
+const FrozenOptions = z.object({
+  holdKey: z.string(),
+  holdValue: z.string(),
+  recentUploadHours: z.number(),
+  expiresInHours: z.number(),
+  haltFailureRate: z.number(),
+  haltMinAttempted: z.number(),
+  twoApproversAboveFiles: z.number(),
+  twoApproversAboveBytes: z.number(),
+});
+
+/**
+ * Takes the plan's lock and moves it to `applying` (from `approved`, or
+ * resumes one left `applying` by a run that stopped). Everything that can
+ * refuse the apply refuses here, before any background work starts.
+ */
+export async function startApply(deps: ApplyDeps, input: { planId: string; projectKeys: string[]; actor: string }): Promise<StartedApply> {
+  const found = await findPlan(deps.db, input.planId, input.projectKeys);
+  await expirePlans(deps, [found.projectKey]);
+  const release = await deps.lock.tryAcquire(found.projectKey, found.id);
+  if (!release) throw new ConflictError(`plan ${found.id} is being applied already`);
+  try {
+    const now = deps.now();
+    const at = dateToTimestamp(now);
+    await deps.db.transaction(async (tx) => {
+      const plan = await findPlan(tx, found.id, [found.projectKey], { forUpdate: true });
+      if (plan.status === "proposed") {
+        throw new ConflictError(`plan ${plan.id} is not approved yet: it needs ${plan.requiredApprovals} approval(s)`);
+      }
+      if (plan.status !== "approved" && plan.status !== "applying") {
+        throw new ConflictError(`plan ${plan.id} is ${plan.status}: only an approved plan can be applied`);
+      }
+      await tx.execute(sql`update plans set status = 'applying', applied_by = ${input.actor}, last_error = null,
+                             apply_started_at = coalesce(apply_started_at, ${at}::timestamptz), updated_at = ${at}::timestamptz
+                           where project_key = ${plan.projectKey} and id = ${plan.id}::uuid`);
+      await recordPlanEvents(tx, plan.projectKey, [
+        { planId: plan.id, actor: input.actor, now, from: plan.status, to: "applying", event: plan.status === "approved" ? "apply_started" : "apply_resumed" },
+      ]);
+    });
+    const plan = await findPlan(deps.db, found.id, [found.projectKey]);
+    return { plan, run: () => runApply(deps, plan, input.actor).finally(release) };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+interface RunContext {
+  deps: ApplyDeps;
+  plan: PlanRecord;
+  actor: string;
+  runId: string;
+  client: UploadcareClient;
+  conditions: Condition[];
+  options: PlanOptions;
+  archive: ArchiveTarget | null;
+  concurrency: number;
+  summary: ApplySummary;
+}
+
+async function runApply(deps: ApplyDeps, plan: PlanRecord, actor: string): Promise<ApplySummary> {
+  const runId = randomUUID();
+  const conditions = z.array(Condition).parse(plan.policy["conditions"]);
+  const ctx: RunContext = {
+    deps,
+    plan,
+    actor,
+    runId,
+    client: deps.client.forRun(runId),
+    conditions,
+    options: FrozenOptions.parse(plan.options),
+    archive: plan.action === "archive" ? ArchiveTarget.parse(plan.policy["archive"]) : null,
+    concurrency: deps.concurrency ?? 8,
+    summary: { planId: plan.id, projectKey: plan.projectKey, status: "applying", batches: 0, done: 0, skipped: 0, failed: 0, recovered: 0, haltReason: null },
+  };
+  const log = deps.logger.child({ module: "decisions.apply", project: plan.projectKey, plan: plan.id, runId });
+  try {
+    await recoverInterrupted(ctx);
+    let batch = await lastBatch(ctx);
+    for (;;) {
+      const status = await planStatus(ctx);
+      if (status !== "applying") {
+        ctx.summary.status = status;
+        log.warn({ status }, "apply stopped: the plan is no longer applying");
+        return ctx.summary;
+      }
+      const items = await planItemsWithStatus(deps.db, plan.projectKey, plan.id, ["pending", "copied"], BATCH_UUIDS_MAX);
+      if (items.length === 0) {
+        await finish(ctx);
+        log.info({ ...ctx.summary }, "plan applied");
+        return ctx.summary;
+      }
+      batch += 1;
+      ctx.summary.batches += 1;
+      const before = { ...ctx.summary };
+      await runBatch(ctx, items, batch);
+      const progress = {
+        batch,
+        sent: ctx.summary.done + ctx.summary.failed - before.done - before.failed,
+        done: ctx.summary.done - before.done,
+        failed: ctx.summary.failed - before.failed,
+        skipped: ctx.summary.skipped - before.skipped,
+      };
+      log.info(progress, "plan batch finished");
+      deps.onBatch?.(progress);
+      if (await haltIfFailing(ctx)) {
+        log.warn({ haltReason: ctx.summary.haltReason }, "plan halted");
+        return ctx.summary;
+      }
+    }
+  } catch (err) {
+    const message = err instanceof AppError ? err.message : "internal error (see the logs)";
+    log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, "apply stopped by an error; rerun apply to resume");
+    await deps.db.execute(sql`update plans set last_error = ${message}, updated_at = ${dateToTimestamp(deps.now())}::timestamptz
+                              where project_key = ${plan.projectKey} and id = ${plan.id}::uuid`);
+    throw err;
+  }
+}
+
+async function planStatus(ctx: RunContext): Promise<PlanStatus> {
+  const [row] = await queryRows<{ status: PlanStatus }>(
+    ctx.deps.db,
+    sql`select status from plans where project_key = ${ctx.plan.projectKey} and id = ${ctx.plan.id}::uuid`,
+  );
+  return row!.status;
+}
+
+async function lastBatch(ctx: RunContext): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    ctx.deps.db,
+    sql`select coalesce(max(batch), 0)::int as n from plan_items where project_key = ${ctx.plan.projectKey} and plan_id = ${ctx.plan.id}::uuid`,
+  );
+  return row?.n ?? 0;
+}
+
+const target = (ctx: RunContext) => ({ projectKey: ctx.plan.projectKey, planId: ctx.plan.id });
+
+/**
+ * Settles what an interrupted run left in flight. A `sending` item's request
+ * may or may not have reached Uploadcare, so it is re-read, never resent
+ * blindly: done if Uploadcare shows the action took effect, otherwise back in
+ * the queue (where it is judged again before anything is sent). An
+ * interrupted copy is simply made again: Uploadcare answers an existing
+ * destination with 200, and nothing was deleted yet.
+ */
+async function recoverInterrupted(ctx: RunContext): Promise<void> {
+  const { deps } = ctx;
+  await deps.db.execute(sql`update plan_items set status = 'pending', updated_at = ${dateToTimestamp(deps.now())}::timestamptz
+                            where project_key = ${ctx.plan.projectKey} and plan_id = ${ctx.plan.id}::uuid and status = 'copying'`);
+  for (;;) {
+    const stuck = await planItemsWithStatus(deps.db, ctx.plan.projectKey, ctx.plan.id, ["sending"], BATCH_UUIDS_MAX);
+    if (stuck.length === 0) return;
+    const files = await rereadFiles(ctx.client, stuck.map((i) => i.fileUuid), ctx.concurrency);
+    const done: UploadcareFile[] = [];
+    const changes: ItemChange[] = [];
+    for (const item of stuck) {
+      const file = files.get(item.fileUuid) ?? null;
+      if (!file) changes.push({ fileUuid: item.fileUuid, status: "skipped", reason: "not found at Uploadcare" });
+      else if (actionTookEffect(ctx.plan.action, file)) done.push(file);
+      else changes.push({ fileUuid: item.fileUuid, status: ctx.plan.action === "archive" ? "copied" : "pending", reason: null });
+    }
+    await recordResults(ctx, done, changes);
+    ctx.summary.recovered += done.length;
+    ctx.summary.done += done.length;
+  }
+}
+
+/**
+ * One batch: re-read every file, skip the ones that changed, (archive: copy
+ * the rest and keep only confirmed copies), persist `sending`, send one batch
+ * request of at most 100 uuids, and record each item's result together with
+ * the ledger's new state of the file and its audit events.
+ */
+async function runBatch(ctx: RunContext, items: PlanItem[], batch: number): Promise<void> {
+  const { deps } = ctx;
+  const files = await rereadFiles(ctx.client, items.map((i) => i.fileUuid), ctx.concurrency);
+  const verdicts = await judgeFiles(deps.db, { plan: ctx.plan, conditions: ctx.conditions, options: ctx.options, now: deps.now(), items, files });
+  const skipped = verdicts.filter((v) => v.skipReason !== null);
+  let go = verdicts.filter((v) => v.skipReason === null);
+  await deps.db.transaction((tx) =>
+    setItems(
+      tx,
+      target(ctx),
+      ["pending", "copied"],
+      skipped.map((v) => ({ fileUuid: v.item.fileUuid, status: "skipped", reason: v.item.copyUrl ? `${v.skipReason} (its copy stays at ${v.item.copyUrl})` : v.skipReason })),
+      { now: deps.now() },
+    ),
+  );
+  ctx.summary.skipped += skipped.length;
+
+  if (ctx.archive) go = await copyToArchive(ctx, go, batch);
+  if (go.length === 0) return;
+
+  const uuids = go.map((v) => v.item.fileUuid);
+  await deps.db.transaction((tx) =>
+    setItems(tx, target(ctx), ["pending", "copied"], uuids.map((fileUuid) => ({ fileUuid, status: "sending" })), { now: deps.now(), batch }),
+  );
+  const snapshots = new Map(go.map((v) => [v.item.fileUuid, v.file!]));
+  let answer: BatchResult | null = null;
+  let requestError: string | null = null;
+  try {
+    answer = ctx.plan.action === "store" ? await ctx.client.storeFiles(uuids) : await ctx.client.deleteFiles(uuids);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    requestError = err.message;
+  }
+
+  const done: UploadcareFile[] = [];
+  const changes: ItemChange[] = [];
+  const unsure: string[] = [];
+  for (const uuid of uuids) {
+    const returned = answer?.done.get(uuid);
+    const problem = answer?.problems[uuid];
+    if (returned) done.push(overlay(snapshots.get(uuid)!, returned));
+    else if (problem !== undefined) changes.push({ fileUuid: uuid, status: "failed", reason: problem });
+    else unsure.push(uuid);
+  }
+  // No answer for these (the request failed, or the answer left them out): ask Uploadcare what happened.
+  if (unsure.length > 0) {
+    const reread = await rereadFiles(ctx.client, unsure, ctx.concurrency);
+    for (const uuid of unsure) {
+      const file = reread.get(uuid) ?? null;
+      if (file && actionTookEffect(ctx.plan.action, file)) done.push(file);
+      else changes.push({ fileUuid: uuid, status: "failed", reason: requestError ? `request failed: ${requestError}` : "missing from Uploadcare's answer and not done" });
+    }
+  }
+  await recordResults(ctx, done, changes);
+  ctx.summary.done += done.length;
+  ctx.summary.failed += changes.length;
+}
+
+/**
+ * Archive, step one: copy each file to the custom storage. An item is marked
+ * `copying` before its request and `copied` (with the destination) only when
+ * Uploadcare confirms; a failed copy fails the item, so its file is never deleted.
+ */
+async function copyToArchive(ctx: RunContext, verdicts: Verdict[], batch: number): Promise<Verdict[]> {
+  const { deps } = ctx;
+  const archive = ctx.archive!;
+  const toCopy = verdicts.filter((v) => v.item.status === "pending");
+  await deps.db.transaction((tx) =>
+    setItems(tx, target(ctx), ["pending"], toCopy.map((v) => ({ fileUuid: v.item.fileUuid, status: "copying" })), { now: deps.now(), batch }),
+  );
+  const results = await mapLimit(toCopy, ctx.concurrency, async (v) => {
+    try {
+      const { url } = await ctx.client.copyToRemote({ source: v.item.fileUuid, target: archive.target, pattern: archive.pattern, makePublic: archive.makePublic });
+      return { fileUuid: v.item.fileUuid, status: "copied" as const, copyUrl: url, reason: null };
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return { fileUuid: v.item.fileUuid, status: "failed" as const, reason: `copy failed: ${err.message}` };
+    }
+  });
+  await deps.db.transaction((tx) => setItems(tx, target(ctx), ["copying"], results, { now: deps.now() }));
+  const failed = new Set(results.filter((r) => r.status === "failed").map((r) => r.fileUuid));
+  ctx.summary.failed += failed.size;
+  return verdicts.filter((v) => !failed.has(v.item.fileUuid));
+}
+
+/**
+ * The batch answer is camelized by the SDK and carries no appdata, so the
+ * ledger takes the file as re-read just before the batch and lays over it the
+ * top-level values Uploadcare answered (times of store and removal, the CDN URL).
+ */
+export function overlay(before: UploadcareFile, answered: Record<string, unknown>): UploadcareFile {
+  const merged: Record<string, unknown> = { ...before };
+  for (const [key, value] of Object.entries(answered)) {
+    if (value !== null && typeof value === "object") continue;
+    merged[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  }
+  return UploadcareFile.parse(merged);
+}
+
+/**
+ * Item results, the ledger's copy of each done file and its audit events
+ * (source `action`, the actor, the plan) in one transaction: writeFiles runs
+ * the item updates inside its own.
+ */
+async function recordResults(ctx: RunContext, done: UploadcareFile[], changes: ItemChange[]): Promise<void> {
+  const { deps } = ctx;
+  const now = deps.now();
+  await writeFiles(
+    deps.db,
+    { projectKey: ctx.plan.projectKey, source: "action", runId: ctx.runId, actor: ctx.actor, now: () => now, planId: ctx.plan.id },
+    done.map((f) => toFileRecord(f)),
+    async (tx) => {
+      await setItems(tx, target(ctx), ["sending"], done.map((f) => ({ fileUuid: f.uuid.toLowerCase(), status: "done", reason: null })), { now });
+      await setItems(tx, target(ctx), ["sending"], changes, { now });
+    },
+  );
+}
+
+async function itemCounts(ctx: RunContext): Promise<{ done: number; failed: number; skipped: number; excluded: number }> {
+  const [row] = await queryRows<{ done: number; failed: number; skipped: number; excluded: number }>(
+    ctx.deps.db,
+    sql`select count(*) filter (where status = 'done')::int as done, count(*) filter (where status = 'failed')::int as failed,
+               count(*) filter (where status = 'skipped')::int as skipped, count(*) filter (where status = 'excluded')::int as excluded
+        from plan_items where project_key = ${ctx.plan.projectKey} and plan_id = ${ctx.plan.id}::uuid`,
+  );
+  return row ?? { done: 0, failed: 0, skipped: 0, excluded: 0 };
+}
+
+/** Moves the plan from `applying` to `to`, with its audit event; false when it was no longer applying. */
+async function closePlan(ctx: RunContext, to: "applied" | "halted", details: Record<string, unknown>, haltReason: string | null): Promise<boolean> {
+  const now = ctx.deps.now();
+  const at = dateToTimestamp(now);
+  return ctx.deps.db.transaction(async (tx) => {
+    const rows = await queryRows<{ id: string }>(
+      tx,
+      sql`update plans set status = ${to}, finished_at = ${at}::timestamptz, halt_reason = ${haltReason}, updated_at = ${at}::timestamptz
+          where project_key = ${ctx.plan.projectKey} and id = ${ctx.plan.id}::uuid and status = 'applying' returning id::text as id`,
+    );
+    if (rows.length === 0) return false;
+    await recordPlanEvents(tx, ctx.plan.projectKey, [{ planId: ctx.plan.id, actor: ctx.actor, now, from: "applying", to, event: to, details }]);
+    return true;
+  });
+}
+
+async function finish(ctx: RunContext): Promise<void> {
+  const counts = await itemCounts(ctx);
+  ctx.summary.status = (await closePlan(ctx, "applied", counts, null)) ? "applied" : await planStatus(ctx);
+}
+
+/** Halts the plan when failures pass its threshold; answers whether it did. */
+async function haltIfFailing(ctx: RunContext): Promise<boolean> {
+  const counts = await itemCounts(ctx);
+  if (!shouldHalt(ctx.options, counts.done, counts.failed)) return false;
+  const attempted = counts.done + counts.failed;
+  const reason =
+    `${counts.failed} of ${attempted} attempted items failed (${((100 * counts.failed) / attempted).toFixed(1)}%), ` +
+    `more than the plan's ${(100 * ctx.options.haltFailureRate).toFixed(1)}% limit`;
+  if (await closePlan(ctx, "halted", { ...counts, reason }, reason)) {
+    ctx.summary.status = "halted";
+    ctx.summary.haltReason = reason;
+  } else {
+    ctx.summary.status = await planStatus(ctx);
+  }
+  return true;
+}

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { POLICY_ACTIONS } from "../db/schema/index.ts";
+import { Condition, restrictsFiles } from "./conditions.ts";
+
+export const ArchiveTarget = z.strictObject({
+  /** The custom storage's name in the Uploadcare project. */
+  target: z.string().min(1, "must not be empty").max(200),
+  /** Uploadcare's path pattern; default `${default}` (= `${uuid}/${auto_filename}`). */
+  pattern: z.string().min(1).max(500).optional(),
+  /** Default false: archives are not public. */
+  makePublic: z.boolean().optional(),
+});
+export type ArchiveTarget = z.infer<typeof ArchiveTarget>;
+
+export const POLICY_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,99}$/;
+const policyName = z.string().regex(POLICY_NAME, "must be 1-100 letters, digits, spaces, '_', '.', ':' or '-', starting with a letter or digit");
+
+const fields = {
+  name: policyName,
+  description: z.string().max(2000, "must be at most 2000 characters").optional(),
+  action: z.enum(POLICY_ACTIONS, { message: "must be store, delete or archive" }),
+  conditions: z.array(Condition).max(20, "at most 20 conditions"),
+  allowMatchAll: z.boolean().optional(),
+  archive: ArchiveTarget.optional(),
+};
+
+type PolicyFields = { action: string; conditions: Condition[]; allowMatchAll?: boolean | undefined; archive?: ArchiveTarget | undefined };
+
+/** The rules every saved policy obeys, whichever way it was written. */
+function checkPolicy(p: PolicyFields, ctx: z.RefinementCtx): void {
+  if (!p.allowMatchAll && !restrictsFiles(p.conditions)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["conditions"],
+      message: "would match every file: add a condition that narrows it, or set allowMatchAll to true",
+    });
+  }
+  if (p.action === "archive" && !p.archive) ctx.addIssue({ code: "custom", path: ["archive"], message: "an archive policy needs archive.target, the custom storage to copy to" });
+  if (p.action !== "archive" && p.archive) ctx.addIssue({ code: "custom", path: ["archive"], message: "only an archive policy takes archive" });
+}
+
+export const PolicyInput = z.strictObject(fields).superRefine(checkPolicy);
+export type PolicyInput = z.infer<typeof PolicyInput>;
+
+/** An edit: any field; the result must still be a valid policy. */
+export const PolicyPatch = z.strictObject({
+  name: fields.name.optional(),
+  description: z.string().max(2000).nullable().optional(),
+  conditions: fields.conditions.optional(),
+  allowMatchAll: z.boolean().optional(),
+  archive: ArchiveTarget.optional(),
+});
+export type PolicyPatch = z.infer<typeof PolicyPatch>;
+
+/**
+ * A new policy, written out (`action` and `conditions`) or from a template
+ * (`template` and `params`, see templates.ts).
+ */
+export const PolicyCreate = z
+  .strictObject({
+    ...fields,
+    action: fields.action.optional(),
+    conditions: fields.conditions.optional(),
+    template: z.string().min(1).max(100).optional(),
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.template !== undefined) {
+      for (const key of ["action", "conditions"] as const) {
+        if (v[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "give either template (with params) or action and conditions, not both" });
+      }
+      return;
+    }
+    if (v.params !== undefined) ctx.addIssue({ code: "custom", path: ["params"], message: "params go with template" });
+    if (v.action === undefined) ctx.addIssue({ code: "custom", path: ["action"], message: "is required (or give template)" });
+    if (v.conditions === undefined) ctx.addIssue({ code: "custom", path: ["conditions"], message: "is required (or give template)" });
+    if (v.action !== undefined && v.conditions !== undefined) checkPolicy({ ...v, action: v.action, conditions: v.conditions }, ctx);
+  });
+export type PolicyCreate = z.infer<typeof PolicyCreate>;
