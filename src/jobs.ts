@@ -4,6 +4,7 @@ import { dropExpiredApiRequests, ensureApiRequestPartitions } from "./db/api-req
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import type { JobDefinition } from "./scheduler/scheduler.ts";
+import { reportSettingsFrom, runDeliveryRetryJob, runWeeklyReportJob } from "./reports/jobs.ts";
 import { assertSchedule } from "./scheduler/slots.ts";
 import { syncFiles, type FilesLane } from "./sync/files/sync-files.ts";
 import type { RunSummary } from "./sync/runs.ts";
@@ -73,6 +74,7 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
   const { env, database } = runtime;
   const schedules = env.schedules;
   const projectKeys = runtime.projects.map((p) => p.publicKey);
+  const reports = reportSettingsFrom({ timezone: schedules.timezone, publicUrl: env.publicUrl, mail: env.mail });
   const filesJob = (name: string, variable: string, cron: string, lanes: FilesLane[]): [string, JobDefinition] => [
     variable,
     {
@@ -96,6 +98,26 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
         timezone: "UTC",
         projectKeys,
         run: async (ctx) => assertOk("usage.daily", [await streams.usage(ctx.projectKey, ctx)]),
+      },
+    ],
+    [
+      "UCLEDGER_SCHEDULE_REPORT/UCLEDGER_TIMEZONE",
+      {
+        name: "report.weekly",
+        cron: schedules.report,
+        timezone: schedules.timezone,
+        projectKeys,
+        run: (ctx) => runWeeklyReportJob({ db: database.db, now: () => new Date() }, reports, ctx),
+      },
+    ],
+    [
+      "report delivery retries",
+      {
+        name: "report.deliveries",
+        cron: "*/10 * * * *",
+        timezone: "UTC",
+        projectKeys,
+        run: (ctx) => runDeliveryRetryJob({ db: database.db, now: () => new Date() }, reports, ctx),
       },
     ],
     [
