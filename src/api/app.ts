@@ -21,6 +21,7 @@ import { registerSync } from "./sync.ts";
 import type { SyncRunner } from "./sync-runner.ts";
 import { registerTokens } from "./tokens.ts";
 import { registerUsage } from "./usage.ts";
+import { registerViewExports } from "./view-exports.ts";
 import { registerWebhookReceiver } from "./webhooks.ts";
 import type { WebhookProject } from "../sync/webhooks/receive.ts";
 
@@ -106,6 +107,7 @@ export function createApp(deps: ApiDeps): App {
   registerSync(app, deps);
   registerStats(app, deps);
   registerTokens(app, deps);
+  registerViewExports(app, deps);
   registerDocs(app, deps);
 
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));

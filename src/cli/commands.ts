@@ -4,6 +4,8 @@ import { syncCommand } from "./sync.ts";
 import { auditCommand } from "./audit.ts";
 import { webhooksCommand } from "./webhooks.ts";
 import { tokenCommand } from "./token.ts";
+import { analystCommand } from "./analyst.ts";
+import { exportCommand } from "./export.ts";
 
 export interface Command {
   summary: string;
@@ -16,5 +18,7 @@ export const commands: Record<string, Command> = {
   audit: { summary: "check the audit trail's hash chain: audit verify [--project KEY]", run: auditCommand },
   webhooks: { summary: "subscribe to Uploadcare's file events: webhooks install --url URL", run: webhooksCommand },
   token: { summary: "manage API tokens: token create --name N --role viewer|operator|admin, token list, token revoke --name N", run: tokenCommand },
+  analyst: { summary: "SQL access for analysts: analyst dictionary, analyst create-login --name N, analyst refresh", run: analystCommand },
+  export: { summary: "a reporting view to a file: export VIEW --format csv|parquet --out FILE [--project KEY]", run: exportCommand },
   sandbox: { summary: "serve a local Uploadcare sandbox (REST API v0.7 and Project API usage)", run: sandboxCommand },
 };
