@@ -16,6 +16,7 @@ import { registerEvents } from "./events.ts";
 import { registerFiles } from "./files.ts";
 import { registerHealth } from "./health.ts";
 import { registerProjects } from "./projects.ts";
+import { registerReports } from "./reports.ts";
 import { registerStats } from "./stats.ts";
 import { registerSync } from "./sync.ts";
 import type { SyncRunner } from "./sync-runner.ts";
@@ -106,6 +107,7 @@ export function createApp(deps: ApiDeps): App {
   registerMetrics(app, deps);
   registerSync(app, deps);
   registerStats(app, deps);
+  registerReports(app, deps);
   registerTokens(app, deps);
   registerViewExports(app, deps);
   registerDocs(app, deps);
