@@ -140,7 +140,7 @@ function validValue(p: Param, rand: ReturnType<typeof prng>): string {
   return rand.pick(byName[p.name] ?? ["x", "fuzz"]);
 }
 
-const REQUESTS_PER_OPERATION = 200;
+const REQUESTS_PER_OPERATION = 130;
 
 describe.each(backends)("fuzzing every route on %s", (kind) => {
   let database: TestDatabase;

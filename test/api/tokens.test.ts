@@ -124,7 +124,7 @@ describe.each(backends)("API tokens on %s", (kind) => {
     await expect(runTokenCommand(deps, ["create", "--name", "x", "--role", "god"])).rejects.toThrow(/--role/);
   });
 
-  it("works through the real CLI: create prints the token once, revoke revokes it", { timeout: 90_000 }, async () => {
+  it("works through the real CLI: create prints the token once, to the database the server reads", { timeout: 90_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ucl-token-"));
     const env: Record<string, string> = kind === "postgres" ? { DATABASE_URL: database.url! } : { UCLEDGER_DATA_DIR: dataDir };
     try {
@@ -133,15 +133,13 @@ describe.each(backends)("API tokens on %s", (kind) => {
       const token = created.stdout.trim();
       expect(token).toMatch(/^ucl_[A-Za-z0-9_-]{43}$/);
 
-      // Each run opens the database afresh (about 5 s on PGlite), so list is checked in-process above.
-      const revoked = await runCli(["token", "revoke", "--name", "cli-made"], env);
-      expect(revoked).toMatchObject({ code: 0, stdout: "revoked token cli-made (role operator)\n" });
-
-      // The CLI wrote where the server reads.
+      // Each run opens the database afresh (about 5 s on PGlite): revoke runs in-process on the database the CLI wrote.
       const check = kind === "postgres" ? database : await openDatabase({ dataDir });
       try {
-        const [row] = await queryRows<{ revoked: boolean }>(check.db, sql`select revoked_at is not null as revoked from api_tokens where token_hash = ${hashToken(token)}`);
-        expect(row?.revoked).toBe(true);
+        expect(await findLiveToken(check.db, token)).toEqual({ name: "cli-made", role: "operator" });
+        const io = { stdout: () => {}, stderr: () => {} };
+        expect(await runTokenCommand({ db: check.db, now, actor: "cli:tester", io }, ["revoke", "--name", "cli-made"])).toBe(0);
+        expect(await findLiveToken(check.db, token)).toBeNull();
       } finally {
         if (check !== database) await check.close();
       }
