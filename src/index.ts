@@ -12,6 +12,9 @@ import { DEFAULT_PUBLIC_ROUTES } from "./api/auth.ts";
 import { createAccessLog, type AccessLog } from "./api/access-log.ts";
 import { createSyncRunner } from "./api/sync-runner.ts";
 import { rotateToken } from "./db/queries/tokens.ts";
+import { planLockFor } from "./decisions/lock.ts";
+import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
+import { ConflictError } from "./errors.ts";
 
 /** How long shutdown waits for in-flight requests before closing connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -33,8 +36,23 @@ async function main(): Promise<void> {
       usage: (projectKey) => streams.usage(projectKey),
     },
   });
+  // Plans are applied with the same recorded clients the sync uses, one per configured project.
+  const decisions = {
+    clientFor(projectKey: string) {
+      const project = runtime.projects.find((p) => p.publicKey === projectKey);
+      if (!project) throw new ConflictError(`project ${projectKey} is not configured on this server: its plans cannot be applied here`);
+      return createUploadcareClient({
+        db: database.db,
+        logger,
+        project,
+        onRequest: (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") }),
+      });
+    },
+    lock: planLockFor(database),
+  };
   const app = createApp({
     database,
+    decisions,
     logger,
     version: VERSION,
     projects: runtime.projects,

@@ -25,6 +25,9 @@ import { registerUsage } from "./usage.ts";
 import { registerViewExports } from "./view-exports.ts";
 import { registerWebhookReceiver } from "./webhooks.ts";
 import type { WebhookProject } from "../sync/webhooks/receive.ts";
+import type { DecisionServices } from "../decisions/services.ts";
+import { registerPolicies } from "./policies.ts";
+import { registerPlans } from "./plans.ts";
 
 export interface ApiDeps {
   database: Pick<Database, "db" | "kind">;
@@ -43,6 +46,8 @@ export interface ApiDeps {
   publicRoutes?: readonly string[];
   /** Prometheus registry served at `/metrics`. */
   metrics?: Pick<Metrics, "registry">;
+  /** Uploadcare clients and the plan lock for applying plans; without it `POST /v1/plans/{id}/apply` answers 409. */
+  decisions?: DecisionServices;
 }
 
 export interface AppVariables {
@@ -109,6 +114,8 @@ export function createApp(deps: ApiDeps): App {
   registerStats(app, deps);
   registerReports(app, deps);
   registerTokens(app, deps);
+  registerPolicies(app, deps);
+  registerPlans(app, deps);
   registerViewExports(app, deps);
   registerDocs(app, deps);
 

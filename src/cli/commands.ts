@@ -4,6 +4,8 @@ import { syncCommand } from "./sync.ts";
 import { auditCommand } from "./audit.ts";
 import { webhooksCommand } from "./webhooks.ts";
 import { tokenCommand } from "./token.ts";
+import { policyCommand } from "./policy.ts";
+import { planCommand } from "./plan.ts";
 import { analystCommand } from "./analyst.ts";
 import { exportCommand } from "./export.ts";
 
@@ -20,5 +22,7 @@ export const commands: Record<string, Command> = {
   token: { summary: "manage API tokens: token create --name N --role viewer|operator|admin, token list, token revoke --name N", run: tokenCommand },
   analyst: { summary: "SQL access for analysts: analyst dictionary, analyst create-login --name N, analyst refresh", run: analystCommand },
   export: { summary: "a reporting view to a file: export VIEW --format csv|parquet --out FILE [--project KEY]", run: exportCommand },
+  policy: { summary: "store/delete policies: policy templates, policy list, policy create --name N --template ID [--param k=v]", run: policyCommand },
+  plan: { summary: "reviewed store/delete plans: plan propose --policy P, plan show|approve|apply|cancel ID (dry run without --yes)", run: planCommand },
   sandbox: { summary: "serve a local Uploadcare sandbox (REST API v0.7 and Project API usage)", run: sandboxCommand },
 };

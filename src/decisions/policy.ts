@@ -52,28 +52,37 @@ export const PolicyPatch = z.strictObject({
 });
 export type PolicyPatch = z.infer<typeof PolicyPatch>;
 
+const createFields = {
+  ...fields,
+  action: fields.action.optional(),
+  conditions: fields.conditions.optional(),
+  template: z.string().min(1).max(100).optional(),
+  params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+};
+
+type CreateFields = { [K in keyof typeof createFields]: z.infer<(typeof createFields)[K]> };
+
+function checkCreate(v: CreateFields, ctx: z.RefinementCtx): void {
+  if (v.template !== undefined) {
+    for (const key of ["action", "conditions"] as const) {
+      if (v[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "give either template (with params) or action and conditions, not both" });
+    }
+    return;
+  }
+  if (v.params !== undefined) ctx.addIssue({ code: "custom", path: ["params"], message: "params go with template" });
+  if (v.action === undefined) ctx.addIssue({ code: "custom", path: ["action"], message: "is required (or give template)" });
+  if (v.conditions === undefined) ctx.addIssue({ code: "custom", path: ["conditions"], message: "is required (or give template)" });
+  if (v.action !== undefined && v.conditions !== undefined) checkPolicy({ ...v, action: v.action, conditions: v.conditions }, ctx);
+}
+
 /**
  * A new policy, written out (`action` and `conditions`) or from a template
- * (`template` and `params`, see templates.ts).
+ * (`template` and `params`, see templates.ts). `extra` adds transport fields
+ * (the API's `project`) to the same strict object.
  */
-export const PolicyCreate = z
-  .strictObject({
-    ...fields,
-    action: fields.action.optional(),
-    conditions: fields.conditions.optional(),
-    template: z.string().min(1).max(100).optional(),
-    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  })
-  .superRefine((v, ctx) => {
-    if (v.template !== undefined) {
-      for (const key of ["action", "conditions"] as const) {
-        if (v[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: "give either template (with params) or action and conditions, not both" });
-      }
-      return;
-    }
-    if (v.params !== undefined) ctx.addIssue({ code: "custom", path: ["params"], message: "params go with template" });
-    if (v.action === undefined) ctx.addIssue({ code: "custom", path: ["action"], message: "is required (or give template)" });
-    if (v.conditions === undefined) ctx.addIssue({ code: "custom", path: ["conditions"], message: "is required (or give template)" });
-    if (v.action !== undefined && v.conditions !== undefined) checkPolicy({ ...v, action: v.action, conditions: v.conditions }, ctx);
-  });
+export function policyCreateSchema<E extends z.ZodRawShape>(extra: E) {
+  return z.strictObject({ ...createFields, ...extra }).superRefine((v, ctx) => checkCreate(v as unknown as CreateFields, ctx));
+}
+
+export const PolicyCreate = policyCreateSchema({});
 export type PolicyCreate = z.infer<typeof PolicyCreate>;

@@ -1,0 +1,224 @@
+import type { Runtime } from "../bootstrap.ts";
+import { projectKeys } from "../db/queries/project-list.ts";
+import { findPlan, listApprovals, planItemsWithStatus, planProgress, reasonCounts, type PlanRecord } from "../db/queries/plans.ts";
+import { startApply } from "../decisions/apply.ts";
+import { planLockFor } from "../decisions/lock.ts";
+import { PlanOptionsInput } from "../decisions/options.ts";
+import { previewPlan, proposePlan, type SampleItem } from "../decisions/propose.ts";
+import { approvePlan, cancelPlan, expirePlans } from "../decisions/review.ts";
+import { AppError, ConfigError, EXIT_CONFIG } from "../errors.ts";
+import { createUploadcareClient } from "../sync/uploadcare/create-client.ts";
+import { parsePairs } from "./policy.ts";
+import { cliActor, parseFlags, selectProjects, withRuntime } from "./runtime.ts";
+
+const USAGE = [
+  "usage: ucledger plan propose --policy ID|NAME [--project KEY] [--option key=value]... [--note TEXT] [--yes] [--json]",
+  "       ucledger plan show ID [--items N] [--json]",
+  "       ucledger plan approve ID --reason TEXT [--yes] [--json]",
+  "       ucledger plan apply ID [--yes] [--json]",
+  "       ucledger plan cancel ID --reason TEXT [--yes]",
+  "Without --yes, propose, approve, apply and cancel only show what they would do.",
+].join("\n");
+
+const STRING_OPTIONS = new Set(["holdKey", "holdValue"]);
+
+/** `--option key=value` pairs as plan options: numbers where the option is a number. */
+export function parsePlanOptions(pairs: string[] | undefined): PlanOptionsInput | undefined {
+  if (!pairs?.length) return undefined;
+  const raw = Object.fromEntries(Object.entries(parsePairs(pairs, "option")).map(([k, v]) => [k, STRING_OPTIONS.has(k) ? v : Number(v)]));
+  const parsed = PlanOptionsInput.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`--option ${issue?.path.join(".") || ""}: ${issue?.message ?? "invalid"}`.replace(" :", ":"));
+  }
+  return parsed.data;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+function sampleLines(items: SampleItem[]): string {
+  return items
+    .map((i) => `  ${i.fileUuid}  ${formatBytes(i.size).padStart(10)}  ${i.state.padEnd(8)}  ${i.originalFilename}  ${JSON.stringify(i.evidence)}${i.reason ? `  [${i.reason}]` : ""}`)
+    .join("\n");
+}
+
+async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): Promise<string> {
+  const db = runtime.database.db;
+  const [approvals, progress, excluded, skipped, failed] = await Promise.all([
+    listApprovals(db, plan.projectKey, plan.id),
+    planProgress(db, plan.projectKey, plan.id),
+    reasonCounts(db, plan.projectKey, plan.id, "excluded"),
+    reasonCounts(db, plan.projectKey, plan.id, "skipped"),
+    reasonCounts(db, plan.projectKey, plan.id, "failed"),
+  ]);
+  const lines = [
+    `plan ${plan.id} (${plan.projectKey}): ${plan.status}`,
+    `  policy ${String(plan.policy["name"])} v${plan.policyVersion}: ${plan.action} where ${(plan.policy["describe"] as string[] | undefined)?.join("; ") || "every file"}`,
+    `  ${count(plan.fileCount)} files, ${formatBytes(plan.totalBytes)}; ${count(plan.excludedCount)} excluded`,
+    `  proposed by ${plan.proposedBy} at ${plan.proposedAt}; ${plan.status === "proposed" ? `expires at ${plan.expiresAt}` : `approved at ${plan.approvedAt ?? "-"}`}`,
+    `  approvals ${approvals.length}/${plan.requiredApprovals}${approvals.map((a) => `\n    ${a.approver} at ${a.approvedAt}: ${a.reason}`).join("")}`,
+    `  progress: ${Object.entries(progress)
+      .filter(([, v]) => v.files > 0)
+      .map(([k, v]) => `${k} ${count(v.files)}`)
+      .join(", ")}`,
+  ];
+  for (const [label, reasons] of [["excluded", excluded], ["skipped", skipped], ["failed", failed]] as const) {
+    for (const r of reasons) lines.push(`  ${label}: ${count(r.files)} × ${r.reason}`);
+  }
+  if (plan.haltReason) lines.push(`  halted: ${plan.haltReason}`);
+  if (plan.lastError) lines.push(`  last apply stopped: ${plan.lastError} (apply again to resume)`);
+  if (itemRows > 0) {
+    const items = await planItemsWithStatus(db, plan.projectKey, plan.id, ["pending", "copying", "copied", "sending", "done", "skipped", "failed", "excluded"], itemRows);
+    lines.push(
+      ...items.map((i) => `  #${i.seq} ${i.fileUuid}  ${formatBytes(i.size).padStart(10)}  ${i.status}${i.reason ? ` (${i.reason})` : ""}  ${i.originalFilename}`),
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** `ucledger plan propose|show|approve|apply|cancel`. */
+export async function planCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      project: { type: "string" },
+      policy: { type: "string" },
+      option: { type: "string", multiple: true },
+      note: { type: "string" },
+      reason: { type: "string" },
+      items: { type: "string" },
+      yes: { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    "plan",
+  );
+  const [action, id, ...rest] = positionals;
+  const needsId = action === "show" || action === "approve" || action === "apply" || action === "cancel";
+  if (!action || rest.length > 0 || (needsId ? !id : action !== "propose" || id !== undefined)) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT_CONFIG;
+  }
+  if ((action === "approve" || action === "cancel") && !values.reason?.trim()) throw new ConfigError(`--reason: ${action} needs a reason`);
+  if (action === "propose" && !values.policy) throw new ConfigError("--policy: required");
+  const itemRows = values.items === undefined ? 0 : Number(values.items);
+  if (!Number.isInteger(itemRows) || itemRows < 0) throw new ConfigError("--items: must be a whole number");
+  const options = parsePlanOptions(values.option);
+  const out = (text: string) => void process.stdout.write(text);
+
+  return withRuntime(async (runtime) => {
+    const db = runtime.database.db;
+    const now = () => new Date();
+    const actor = cliActor();
+    const known = await projectKeys(db);
+    try {
+      if (action === "propose") {
+        const keys = values.project ? selectProjects(runtime, values.project).map((p) => p.publicKey) : known;
+        const input = { projectKeys: keys, policy: values.policy!, options, note: values.note, actor };
+        if (!values.yes) {
+          const preview = await previewPlan({ db, now }, input);
+          if (values.json) out(`${JSON.stringify({ dryRun: true, ...preview })}\n`);
+          else {
+            out(
+              `dry run: policy ${preview.policy.name} v${preview.policy.version} would ${preview.action} ${count(preview.files)} files (${formatBytes(preview.bytes)}) in ${preview.projectKey}\n` +
+                `  where ${preview.conditions.join("; ") || "every file"}\n` +
+                `  ${count(preview.excludedCount)} excluded${preview.excluded.map((e) => `\n    ${count(e.files)} × ${e.reason}`).join("")}\n` +
+                `  needs ${preview.requiredApprovals} approval(s); would expire at ${preview.expiresAt} unless approved\n` +
+                (preview.sample.length ? `  first files:\n${sampleLines(preview.sample)}\n` : "") +
+                (preview.excludedSample.length ? `  first excluded:\n${sampleLines(preview.excludedSample)}\n` : "") +
+                "nothing was stored. Add --yes to propose the plan.\n",
+            );
+          }
+          return 0;
+        }
+        const plan = await proposePlan({ db, now }, input);
+        out(values.json ? `${JSON.stringify(plan)}\n` : `proposed ${await showPlan(runtime, plan, 0)}`);
+        return 0;
+      }
+
+      const found = await findPlan(db, id!, known);
+      await expirePlans({ db, now }, [found.projectKey]);
+      const plan = await findPlan(db, id!, [found.projectKey]);
+
+      if (action === "show") {
+        out(values.json ? `${JSON.stringify({ ...plan, progress: await planProgress(db, plan.projectKey, plan.id), approvals: await listApprovals(db, plan.projectKey, plan.id) })}\n` : await showPlan(runtime, plan, itemRows));
+        return 0;
+      }
+      if (action === "approve") {
+        if (!values.yes) {
+          out(`${await showPlan(runtime, plan, 0)}dry run: would approve as ${actor} with reason ${JSON.stringify(values.reason)}. Add --yes to approve.\n`);
+          return 0;
+        }
+        const approved = await approvePlan({ db, now }, { planId: plan.id, projectKeys: [plan.projectKey], approver: actor, reason: values.reason! });
+        out(values.json ? `${JSON.stringify(approved)}\n` : await showPlan(runtime, approved, 0));
+        return 0;
+      }
+      if (action === "cancel") {
+        if (!values.yes) {
+          out(`${await showPlan(runtime, plan, 0)}dry run: would cancel as ${actor}. Add --yes to cancel.\n`);
+          return 0;
+        }
+        const cancelled = await cancelPlan({ db, now }, { planId: plan.id, projectKeys: [plan.projectKey], actor, reason: values.reason! });
+        out(await showPlan(runtime, cancelled, 0));
+        return 0;
+      }
+
+      // apply
+      if (plan.status === "applied") {
+        out(`plan ${plan.id} is applied already: nothing to send\n`);
+        return 0;
+      }
+      if (!values.yes) {
+        const progress = await planProgress(db, plan.projectKey, plan.id);
+        const open = progress.pending.files + progress.copied.files + progress.copying.files + progress.sending.files;
+        const bytes = progress.pending.bytes + progress.copied.bytes + progress.copying.bytes + progress.sending.bytes;
+        out(
+          `${await showPlan(runtime, plan, 0)}dry run: would ${plan.action} up to ${count(open)} files (${formatBytes(bytes)}) in batches of at most 100, ` +
+            "re-reading each file from Uploadcare first. Nothing was sent. Add --yes to apply.\n",
+        );
+        return 0;
+      }
+      const project = selectProjects(runtime, plan.projectKey)[0]!;
+      const client = createUploadcareClient({ db, logger: runtime.logger, project });
+      const started = await startApply(
+        {
+          db,
+          client,
+          logger: runtime.logger,
+          now,
+          lock: planLockFor(runtime.database),
+          onBatch: (b) => {
+            if (!values.json) process.stderr.write(`batch ${b.batch}: ${b.done} done, ${b.failed} failed, ${b.skipped} skipped\n`);
+          },
+        },
+        { planId: plan.id, projectKeys: [plan.projectKey], actor },
+      );
+      const summary = await started.run();
+      if (values.json) out(`${JSON.stringify(summary)}\n`);
+      else {
+        out(
+          `plan ${summary.planId}: ${summary.status}; this run: ${summary.batches} batches, ${count(summary.done)} done, ${count(summary.skipped)} skipped, ` +
+            `${count(summary.failed)} failed${summary.recovered ? `, ${count(summary.recovered)} settled from an interrupted run` : ""}` +
+            `${summary.haltReason ? `\nhalted: ${summary.haltReason}` : ""}\n`,
+        );
+      }
+      return summary.status === "applied" ? 0 : 1;
+    } catch (err) {
+      if (err instanceof AppError && err.code !== "INTERNAL_SERVER_ERROR") {
+        process.stderr.write(`ucledger plan: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  });
+}
