@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,6 +118,64 @@ describe.each(backends)("ucledger_analyst on %s", (kind) => {
   }
 
   if (kind === "postgres") {
+    it("creates the role once when migrations run in several databases of one server at the same moment", async () => {
+      // The migration's own DO block, on a role of this test's own, in three databases at once.
+      const migration = readFileSync(new URL("../../migrations/0006_reporting_views.sql", import.meta.url), "utf8");
+      const block = /^DO \$\$[\s\S]*?^\$\$;/m.exec(migration)?.[0];
+      expect(block).toBeDefined();
+      const role = `analyst_race_${randomBytes(4).toString("hex")}`;
+      const others = [await createTestDatabase("postgres"), await createTestDatabase("postgres")];
+      const urls = [database.url!, ...others.map((d) => d.url!)];
+      try {
+        const outcomes = await Promise.allSettled(
+          urls.map(async (url) => {
+            const client = new pg.Client({ connectionString: url });
+            await client.connect();
+            try {
+              await client.query("begin");
+              await client.query(block!.replaceAll("ucledger_analyst", role));
+              await client.query("commit");
+            } finally {
+              await client.end();
+            }
+          }),
+        );
+        expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
+        for (const url of urls) {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            const { rows } = await client.query(
+              `select has_schema_privilege($1, 'reporting', 'USAGE') as usage, has_table_privilege($1, 'reporting.dim_file', 'SELECT') as dim_file,
+                      has_table_privilege($1, 'public.files', 'SELECT') as files,
+                      (select setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = $1 and s.setdatabase = 0) as settings`,
+              [role],
+            );
+            expect(rows[0]).toEqual({
+              usage: true,
+              dim_file: true,
+              files: false,
+              settings: ["default_transaction_read_only=on", "statement_timeout=120s", "search_path=reporting"],
+            });
+          } finally {
+            await client.end();
+          }
+        }
+      } finally {
+        for (const url of urls) {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          await client.query(`drop owned by ${role}`).catch(() => undefined);
+          await client.end();
+        }
+        const admin = new pg.Client({ connectionString: database.url! });
+        await admin.connect();
+        await admin.query(`drop role if exists ${role}`);
+        await admin.end();
+        for (const other of others) await other.close();
+      }
+    });
+
     describe("a login made by create-login", () => {
       const name = `analyst_t_${randomBytes(4).toString("hex")}`;
       let url: string;
