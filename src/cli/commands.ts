@@ -4,6 +4,7 @@ import { syncCommand } from "./sync.ts";
 import { auditCommand } from "./audit.ts";
 import { webhooksCommand } from "./webhooks.ts";
 import { tokenCommand } from "./token.ts";
+import { reportCommand } from "./report.ts";
 import { policyCommand } from "./policy.ts";
 import { planCommand } from "./plan.ts";
 import { analystCommand } from "./analyst.ts";
@@ -24,5 +25,6 @@ export const commands: Record<string, Command> = {
   export: { summary: "a reporting view to a file: export VIEW --format csv|parquet --out FILE [--project KEY]", run: exportCommand },
   policy: { summary: "store/delete policies: policy templates, policy list, policy create --name N --template ID [--param k=v]", run: policyCommand },
   plan: { summary: "reviewed store/delete plans: plan propose --policy P, plan show|approve|apply|cancel ID (dry run without --yes)", run: planCommand },
+  report: { summary: "store, write out or mail the weekly report: report weekly [--project KEY] [--week 2026-W47] [--send] [--out DIR]", run: reportCommand },
   sandbox: { summary: "serve a local Uploadcare sandbox (REST API v0.7 and Project API usage)", run: sandboxCommand },
 };

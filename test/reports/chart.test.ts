@@ -54,7 +54,7 @@ describe("weekly charts", () => {
     expect(uploads).toContain("Files uploaded (count)");
     expect(uploads).toContain("Day (Europe/Berlin)");
     expect(uploads).toContain("Previous week (2026-W12)");
-    expect(chartSvg(report, "storage")).toMatch(/Stored \(GB\)/);
+    expect(chartSvg(report, "storage")).toContain("Stored (GB; the axis does not start at 0)");
     expect(chartSvg(report, "mime-types")).toMatch(/Uploaded this week \(MB\)/);
     expect(chartSvg(report, "traffic")).toMatch(/Traffic \(GB\)/);
   });

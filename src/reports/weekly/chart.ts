@@ -43,7 +43,7 @@ export interface ChartImage {
 interface LegendEntry {
   label: string;
   color: string;
-  shape: "box" | "tick" | "line";
+  shape: "box" | "tick" | "line" | "dashed";
 }
 
 interface ChartSpec {
@@ -90,7 +90,7 @@ export function chartSvg(report: WeeklyReport, name: string): string {
   for (const entry of spec.legend) {
     root.appendChild(swatch(document, entry, x, 38));
     root.appendChild(text(document, entry.label, { x: x + 20, y: 47, "font-size": 12, fill: "#333" }));
-    x += 28 + entry.label.length * 7;
+    x += 32 + Math.ceil(entry.label.length * 6.6);
   }
   plot.setAttribute("x", "0");
   plot.setAttribute("y", String(HEADER_HEIGHT));
@@ -127,7 +127,8 @@ function text(document: Doc, content: string, attrs: Record<string, string | num
 function swatch(document: Doc, entry: LegendEntry, x: number, y: number): El {
   if (entry.shape === "box") return element(document, "rect", { x, y, width: 14, height: 12, fill: entry.color });
   if (entry.shape === "tick") return element(document, "rect", { x, y: y + 5, width: 14, height: 3, fill: entry.color });
-  return element(document, "line", { x1: x, x2: x + 14, y1: y + 6, y2: y + 6, stroke: entry.color, "stroke-width": 2.5, "stroke-dasharray": "4 2" });
+  const dash: Record<string, string> = entry.shape === "dashed" ? { "stroke-dasharray": "4 2" } : {};
+  return element(document, "line", { x1: x, x2: x + 14, y1: y + 6, y2: y + 6, stroke: entry.color, "stroke-width": 3, ...dash });
 }
 
 function weekLegend(report: WeeklyReport, current: LegendEntry["shape"], previous: LegendEntry["shape"]): LegendEntry[] {
@@ -137,8 +138,12 @@ function weekLegend(report: WeeklyReport, current: LegendEntry["shape"], previou
   ];
 }
 
-/** A y domain from zero that stays readable when every value is zero. */
-const fromZero = (max: number) => [0, Math.max(max * 1.15, 1)];
+/** A domain from zero that stays readable when every value is zero; counts get whole-number ticks. */
+const fromZero = (max: number, minTop = 1) => [0, Math.max(max * 1.15, minTop)];
+const COUNT_TOP = 5;
+
+/** Said in the middle of a chart whose figures are all zero, so a blank chart is not taken for a broken one. */
+const emptyNote = (isEmpty: boolean, note: string) => (isEmpty ? [Plot.text([note], { frameAnchor: "middle", fontSize: 14, fill: "#666" })] : []);
 
 function chartSpec(report: WeeklyReport, name: string): ChartSpec {
   const labels = report.days.map((d) => dayLabel(d.date));
@@ -155,8 +160,9 @@ function chartSpec(report: WeeklyReport, name: string): ChartSpec {
         plot: {
           ...frame,
           x: { ...dayAxis, padding: 0.25 },
-          y: { label: "Files uploaded (count)", grid: true, domain: fromZero(max), labelAnchor: "top" },
+          y: { label: "Files uploaded (count)", grid: true, domain: fromZero(max, COUNT_TOP), labelAnchor: "top" },
           marks: [
+            ...emptyNote(max === 0, "No uploads in either week"),
             Plot.barY(rows, { x: "day", y: "current", fill: CURRENT }),
             Plot.tickY(rows, { x: "day", y: "previous", stroke: PREVIOUS, strokeWidth: 3 }),
             Plot.text(rows, { x: "day", y: "current", text: (r: { current: number }) => formatCount(r.current), dy: -8, fontSize: 11, fill: "#222" }),
@@ -177,18 +183,21 @@ function chartSpec(report: WeeklyReport, name: string): ChartSpec {
       const max = Math.max(...scaled);
       // Not from zero: the level is in the table, the chart shows how it moved.
       const pad = max > min ? (max - min) * 0.15 : Math.max(max * 0.05, 1);
+      const lower = Math.max(0, min - pad);
+      const upper = max === 0 ? COUNT_TOP : max + pad;
       const current = rows.filter((r) => r.week === "current");
       return {
         height: PLOT_HEIGHT,
         legend: [
-          { label: `This week (${report.period.week})`, color: CURRENT, shape: "box" },
-          { label: `Previous week (${report.period.previousWeek})`, color: PREVIOUS, shape: "line" },
+          { label: `This week (${report.period.week})`, color: CURRENT, shape: "line" },
+          { label: `Previous week (${report.period.previousWeek})`, color: PREVIOUS, shape: "dashed" },
         ],
         plot: {
           ...frame,
           x: { ...dayAxis, type: "point", padding: 0.4 },
-          y: { label: `Stored (${unit})`, grid: true, domain: [Math.max(0, min - pad), max + pad], labelAnchor: "top" },
+          y: { label: `Stored (${unit}${lower > 0 ? "; the axis does not start at 0" : ""})`, grid: true, domain: [lower, upper], labelAnchor: "top" },
           marks: [
+            ...emptyNote(max === 0, "Nothing stored in either week"),
             Plot.lineY(rows.filter((r) => r.week === "previous"), { x: "day", y: "value", stroke: PREVIOUS, strokeWidth: 2.5, strokeDasharray: "6 3" }),
             Plot.lineY(current, { x: "day", y: "value", stroke: CURRENT, strokeWidth: 3 }),
             Plot.dot(current, { x: "day", y: "value", fill: CURRENT, r: 4 }),
@@ -212,6 +221,7 @@ function chartSpec(report: WeeklyReport, name: string): ChartSpec {
           y: { label: null, domain: rows.length ? rows.map((r) => r.mime) : ["(no uploads)"], tickSize: 0, padding: 0.25 },
           x: { label: `Uploaded this week (${unit})`, grid: true, domain: fromZero(Math.max(...rows.map((r) => Math.max(r.current, r.previous)), 0)), labelAnchor: "center", labelOffset: 34 },
           marks: [
+            ...emptyNote(rows.length === 0, "No uploads in either week"),
             Plot.barX(rows, { y: "mime", x: "current", fill: CURRENT }),
             Plot.tickX(rows, { y: "mime", x: "previous", stroke: PREVIOUS, strokeWidth: 3 }),
             Plot.text(rows, { y: "mime", x: "current", text: "label", textAnchor: "start", dx: 6, fontSize: 11, fill: "#222" }),
@@ -237,9 +247,10 @@ function chartSpec(report: WeeklyReport, name: string): ChartSpec {
         plot: {
           ...frame,
           x: { ...dayAxis, padding: 0.25 },
-          y: { label: "Requests (count)", grid: true, domain: fromZero(max), labelAnchor: "top" },
+          y: { label: "Requests (count)", grid: true, domain: fromZero(max, COUNT_TOP), labelAnchor: "top" },
           color: { domain: ["Answered", "Errors"], range: [CURRENT, ERRORS] },
           marks: [
+            ...emptyNote(max === 0, "No requests to Uploadcare recorded in either week"),
             Plot.barY(rows, { x: "day", y: "value", fill: "kind", order: ["Answered", "Errors"] }),
             Plot.tickY(previous, { x: "day", y: "value", stroke: PREVIOUS, strokeWidth: 3 }),
             Plot.ruleY([0]),
