@@ -52,8 +52,8 @@ function conditions(filter: AccessFilter): SQL[] {
 
 /** Newest first. */
 export const ACCESS_ORDER: KeysetOrder = {
-  lead: [{ expr: sql`requested_at`, cast: "timestamptz", field: "requested_at" }],
-  tie: { expr: sql`id`, cast: "uuid", field: "id" },
+  lead: [{ expr: sql`api_access_log.requested_at`, cast: "timestamptz", field: "requested_at" }],
+  tie: { expr: sql`api_access_log.id`, cast: "uuid", field: "id" },
   direction: "desc",
 };
 

@@ -60,17 +60,17 @@ interface ApiRequestRow {
   is_error?: boolean;
 }
 
-const IS_ERROR = sql.raw(`(status is null or status >= 400)`);
+const IS_ERROR = sql.raw(`(api_requests.status is null or api_requests.status >= 400)`);
 
 const COLUMNS = sql.raw(`project_key, id::text as id, requested_at::text as requested_at, source, api, method, path, query,
   status, duration_ms, attempt, retry_after_s::float8 as retry_after_s, bytes, error, run_id, (status is null or status >= 400) as is_error`);
 
 /** Newest first; with `errors_first`, failed and unanswered requests before the rest. */
 export function apiRequestOrder(order: ApiRequestOrder): KeysetOrder {
-  const time = { expr: sql`requested_at`, cast: "timestamptz" as const, field: "requested_at" };
+  const time = { expr: sql`api_requests.requested_at`, cast: "timestamptz" as const, field: "requested_at" };
   return {
     lead: order === "errors_first" ? [{ expr: IS_ERROR, cast: "boolean", field: "is_error" }, time] : [time],
-    tie: { expr: sql`id`, cast: "uuid", field: "id" },
+    tie: { expr: sql`api_requests.id`, cast: "uuid", field: "id" },
     direction: "desc",
   };
 }

@@ -54,8 +54,8 @@ const COLUMNS = sql.raw(`project_key, seq, file_uuid::text as file_uuid, kind, b
 /** Observation time, then the chain position: the chain's own order within a project. */
 export function eventOrder(direction: SortDirection): KeysetOrder {
   return {
-    lead: [{ expr: sql`observed_at`, cast: "timestamptz", field: "observed_at" }],
-    tie: { expr: sql`seq`, cast: "bigint", field: "seq" },
+    lead: [{ expr: sql`file_events.observed_at`, cast: "timestamptz", field: "observed_at" }],
+    tie: { expr: sql`file_events.seq`, cast: "bigint", field: "seq" },
     direction,
   };
 }

@@ -3,7 +3,7 @@ import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
 import { canonicalTimestampOrNull } from "../timestamps.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection, type Total } from "./keyset.ts";
-import { likePattern } from "./like.ts";
+import { likePattern, likePrefix } from "./like.ts";
 
 export interface FileFilter {
   projects: string[];
@@ -84,9 +84,9 @@ const COLUMNS = sql.raw(`project_key, uuid::text as uuid, datetime_uploaded::tex
 export function fileOrder(sort: FileSort, direction: SortDirection): KeysetOrder {
   const lead =
     sort === "size"
-      ? { expr: sql`size`, cast: "bigint" as const, field: "size" }
-      : { expr: sql`datetime_uploaded`, cast: "timestamptz" as const, field: "datetime_uploaded" };
-  return { lead: [lead], tie: { expr: sql`uuid`, cast: "uuid", field: "uuid" }, direction };
+      ? { expr: sql`files.size`, cast: "bigint" as const, field: "size" }
+      : { expr: sql`files.datetime_uploaded`, cast: "timestamptz" as const, field: "datetime_uploaded" };
+  return { lead: [lead], tie: { expr: sql`files.uuid`, cast: "uuid", field: "uuid" }, direction };
 }
 
 /** The filter as SQL conditions, project aside; each matches an index where one helps. */
@@ -96,8 +96,8 @@ function conditions(filter: FileFilter): SQL[] {
   if (filter.removed !== undefined) where.push(filter.removed ? sql`datetime_removed is not null` : sql`datetime_removed is null`);
   if (filter.missing !== undefined) where.push(filter.missing ? sql`missing_since is not null` : sql`missing_since is null`);
   if (filter.mimeType !== undefined) where.push(sql`mime_type = ${filter.mimeType}`);
-  // starts_with rather than LIKE: exact under any collation and nothing to escape.
-  if (filter.mimePrefix !== undefined) where.push(sql`starts_with(mime_type, ${filter.mimePrefix})`);
+  // LIKE 'prefix%' is a range on files_mime_idx (text_pattern_ops), whatever the collation.
+  if (filter.mimePrefix !== undefined) where.push(sql`mime_type like ${likePrefix(filter.mimePrefix)}`);
   if (filter.sizeMin !== undefined) where.push(sql`size >= ${filter.sizeMin}`);
   if (filter.sizeMax !== undefined) where.push(sql`size <= ${filter.sizeMax}`);
   if (filter.uploadedFrom !== undefined) where.push(sql`datetime_uploaded >= ${filter.uploadedFrom}::timestamptz`);

@@ -14,6 +14,11 @@ export type SortDirection = "asc" | "desc";
 
 /** A column the order compares, with the SQL type its cursor value is cast to. */
 export interface KeyColumn {
+  /**
+   * Qualified with the table (`files.datetime_uploaded`): in ORDER BY a bare name
+   * means the select list's column of that name, here the `::text` copy, which
+   * no index can serve.
+   */
   expr: SQL;
   cast: "timestamptz" | "bigint" | "integer" | "text" | "uuid" | "date" | "boolean";
   /** The property of a result row that carries this key's value (timestamps as text). */

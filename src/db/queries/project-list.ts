@@ -20,7 +20,7 @@ export async function projectKeys(db: Queryable): Promise<string[]> {
 /** By key, byte order. */
 export const PROJECT_ORDER: KeysetOrder = {
   lead: [],
-  tie: { expr: sql`project_key collate "C"`, cast: "text", field: "project_key" },
+  tie: { expr: sql`projects.project_key collate "C"`, cast: "text", field: "project_key" },
   direction: "asc",
 };
 

@@ -49,8 +49,8 @@ const COLUMNS = sql.raw(`project_key, id::text as id, stream, lane, started_at::
 
 /** Newest first. */
 export const SYNC_RUN_ORDER: KeysetOrder = {
-  lead: [{ expr: sql`started_at`, cast: "timestamptz", field: "started_at" }],
-  tie: { expr: sql`id`, cast: "uuid", field: "id" },
+  lead: [{ expr: sql`sync_runs.started_at`, cast: "timestamptz", field: "started_at" }],
+  tie: { expr: sql`sync_runs.id`, cast: "uuid", field: "id" },
   direction: "desc",
 };
 

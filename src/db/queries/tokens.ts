@@ -112,8 +112,8 @@ export async function findLiveToken(db: Queryable, token: string): Promise<{ nam
 
 /** Oldest first. */
 export const TOKEN_ORDER: KeysetOrder = {
-  lead: [{ expr: sql`created_at`, cast: "timestamptz", field: "created_at" }],
-  tie: { expr: sql`id`, cast: "uuid", field: "id" },
+  lead: [{ expr: sql`api_tokens.created_at`, cast: "timestamptz", field: "created_at" }],
+  tie: { expr: sql`api_tokens.id`, cast: "uuid", field: "id" },
   direction: "asc",
 };
 

@@ -34,8 +34,8 @@ const COLUMNS = sql.raw(`project_key, date::text as date, metric, value, unit, f
 /** By day, then metric: the primary key's order, so each project's branch is one index range. */
 export function usageOrder(direction: SortDirection): KeysetOrder {
   return {
-    lead: [{ expr: sql`date`, cast: "date", field: "date" }],
-    tie: { expr: sql`metric`, cast: "text", field: "metric" },
+    lead: [{ expr: sql`usage_daily.date`, cast: "date", field: "date" }],
+    tie: { expr: sql`usage_daily.metric`, cast: "text", field: "metric" },
     direction,
   };
 }

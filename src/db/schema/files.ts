@@ -36,8 +36,9 @@ export const files = pgTable(
     // The default listing order, and the keyset cursor of the API.
     index("files_uploaded_idx").on(t.projectKey, t.datetimeUploaded, t.uuid),
     index("files_size_idx").on(t.projectKey, t.size, t.uuid),
-    // Exact MIME type listings in upload order page through this index alone.
-    index("files_mime_idx").on(t.projectKey, t.mimeType, t.datetimeUploaded, t.uuid),
+    // Exact MIME type listings in upload order page through this index alone;
+    // text_pattern_ops (byte order) also turns a prefix (`mime_type LIKE 'image/%'`) into a range.
+    index("files_mime_idx").on(t.projectKey, t.mimeType.op("text_pattern_ops"), t.datetimeUploaded, t.uuid),
     index("files_metadata_gin").using("gin", sql`${t.metadata} jsonb_path_ops`),
     // Partial: removed and missing files are a small share of a project, and
     // listing or counting them would otherwise walk every file's index entry.
