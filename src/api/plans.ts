@@ -17,6 +17,7 @@ import type { Queryable } from "../db/client.ts";
 import { PLAN_ITEM_STATUSES, PLAN_STATUSES, POLICY_ACTIONS } from "../db/schema/index.ts";
 import { startApply } from "../decisions/apply.ts";
 import { inProcessPlanLock } from "../decisions/lock.ts";
+import { safeText } from "../decisions/conditions.ts";
 import { PlanOptionsInput } from "../decisions/options.ts";
 import { previewPlan, proposePlan } from "../decisions/propose.ts";
 import { approvePlan, cancelPlan, expirePlans } from "../decisions/review.ts";
@@ -145,7 +146,7 @@ const ProposeBody = z
     project: text(200, "Project; may be left out when only one is configured, or when the policy is named by id").optional(),
     policy: text(200, "The policy's id, or its name"),
     options: PlanOptionsInput.optional().openapi({ description: "Protection (holdKey, holdValue, recentUploadHours), expiresInHours, haltFailureRate, haltMinAttempted, two-approver limits (only lower than the deployment's)" }),
-    note: z.string().max(2000, "must be at most 2000 characters").optional(),
+    note: safeText(2000, 0).optional(),
     dryRun: z.boolean().optional().openapi({ description: "true: answer 200 with what the plan would hold, and store nothing" }),
   })
   .openapi("PlanPropose");
@@ -194,7 +195,7 @@ const getRoute = protectedRoute("viewer", {
   responses: { 200: json(PlanDetailSchema, "The plan"), ...protectedErrors, ...notFoundError },
 });
 
-const ReasonBody = z.strictObject({ reason: z.string().trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters") });
+const ReasonBody = z.strictObject({ reason: z.string().trim().pipe(safeText(2000)) });
 
 const approveRoute = protectedRoute("operator", {
   method: "post",

@@ -52,6 +52,14 @@ export interface ConditionKind<C> {
 const HOURS_MAX = 24 * 365 * 100;
 const hours = z.number({ message: "must be a number of hours" }).positive("must be more than 0").max(HOURS_MAX, `must be at most ${HOURS_MAX}`);
 const bytes = z.number({ message: "must be a number of bytes" }).int("must be a whole number").nonnegative("must be 0 or more").max(Number.MAX_SAFE_INTEGER);
+/** Text that Postgres can store (no NUL, in text or jsonb), within bounds. */
+export const safeText = (max: number, min = 1) =>
+  z
+    .string()
+    .min(min, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+
 /** Uploadcare's metadata key rule (reference section 6). */
 export const MetadataKey = z.string().regex(/^[\w\-.:]{1,64}$/, "must be 1-64 letters, digits, '_', '-', '.' or ':'");
 
@@ -99,7 +107,7 @@ export const MetadataCondition = z
     kind: z.literal("metadata"),
     key: MetadataKey,
     op: z.enum(["equals", "notEquals", "exists", "absent"], { message: "must be equals, notEquals, exists or absent" }),
-    value: z.string().min(1).max(512, "must be at most 512 characters").optional(),
+    value: safeText(512).optional(),
   })
   .refine((c) => (c.op === "equals" || c.op === "notEquals") === (c.value !== undefined), "value goes with equals and notEquals, and only with them");
 
@@ -115,14 +123,14 @@ export const AppdataCondition = z
         return parts.length >= 1 && parts.length <= 8 && parts.every((s) => PATH_SEGMENT.test(s));
       }, "must be 1-8 dot-separated names of letters, digits, '_' or '-'"),
     op: z.enum(["equals", "exists", "absent"], { message: "must be equals, exists or absent" }),
-    value: z.union([z.string().max(512), z.number(), z.boolean(), z.null()]).optional(),
+    value: z.union([safeText(512, 0), z.number(), z.boolean(), z.null()]).optional(),
   })
   .refine((c) => (c.op === "equals") === (c.value !== undefined), "value goes with equals, and only with it");
 
 export const FilenameCondition = z.strictObject({
   kind: z.literal("filename"),
   /** A glob over the whole original filename: `*` any run of characters, `?` one character. */
-  pattern: z.string().min(1, "must not be empty").max(255, "must be at most 255 characters"),
+  pattern: safeText(255),
   caseSensitive: z.boolean().optional(),
 });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MetadataKey } from "./conditions.ts";
+import { MetadataKey, safeText } from "./conditions.ts";
 
 /**
  * Deployment-wide limits of decisions. A plan's own options may be stricter
@@ -28,7 +28,7 @@ export const DEFAULT_HOLD_VALUE = "true";
 export const PlanOptionsInput = z.strictObject({
   /** A file whose metadata has this key with `holdValue` is never deleted or archived. */
   holdKey: MetadataKey.optional(),
-  holdValue: z.string().min(1, "must not be empty").max(512).optional(),
+  holdValue: safeText(512).optional(),
   /** Files uploaded less than this many hours before the plan (or its apply) are never deleted or archived. */
   recentUploadHours: z.number().nonnegative("must be 0 or more").max(24 * 365).optional(),
   expiresInHours: z.number().positive("must be more than 0").max(24 * 90, "must be at most 2160 (90 days)").optional(),

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { POLICY_ACTIONS } from "../db/schema/index.ts";
-import { Condition, restrictsFiles } from "./conditions.ts";
+import { Condition, restrictsFiles, safeText } from "./conditions.ts";
 
 export const ArchiveTarget = z.strictObject({
   /** The custom storage's name in the Uploadcare project. */
-  target: z.string().min(1, "must not be empty").max(200),
+  target: safeText(200),
   /** Uploadcare's path pattern; default `${default}` (= `${uuid}/${auto_filename}`). */
-  pattern: z.string().min(1).max(500).optional(),
+  pattern: safeText(500).optional(),
   /** Default false: archives are not public. */
   makePublic: z.boolean().optional(),
 });
@@ -17,7 +17,7 @@ const policyName = z.string().regex(POLICY_NAME, "must be 1-100 letters, digits,
 
 const fields = {
   name: policyName,
-  description: z.string().max(2000, "must be at most 2000 characters").optional(),
+  description: safeText(2000, 0).optional(),
   action: z.enum(POLICY_ACTIONS, { message: "must be store, delete or archive" }),
   conditions: z.array(Condition).max(20, "at most 20 conditions"),
   allowMatchAll: z.boolean().optional(),
@@ -45,7 +45,7 @@ export type PolicyInput = z.infer<typeof PolicyInput>;
 /** An edit: any field; the result must still be a valid policy. */
 export const PolicyPatch = z.strictObject({
   name: fields.name.optional(),
-  description: z.string().max(2000).nullable().optional(),
+  description: safeText(2000, 0).nullable().optional(),
   conditions: fields.conditions.optional(),
   allowMatchAll: z.boolean().optional(),
   archive: ArchiveTarget.optional(),
@@ -56,7 +56,7 @@ const createFields = {
   ...fields,
   action: fields.action.optional(),
   conditions: fields.conditions.optional(),
-  template: z.string().min(1).max(100).optional(),
+  template: safeText(100).optional(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 };
 

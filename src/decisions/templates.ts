@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { PolicyAction } from "../db/schema/index.ts";
 import { ValidationError } from "../errors.ts";
-import { MetadataKey, type Condition } from "./conditions.ts";
+import { MetadataKey, safeText, type Condition } from "./conditions.ts";
 
 /**
  * Policies for the usual cases. A template turns a few parameters into the
@@ -50,7 +50,7 @@ export const POLICY_TEMPLATES: PolicyTemplate[] = [
     build(raw) {
       const p = parse(
         z
-          .strictObject({ metadataKey: MetadataKey.optional(), metadataValue: z.string().min(1).max(512).optional(), mime: mimeList.optional() })
+          .strictObject({ metadataKey: MetadataKey.optional(), metadataValue: safeText(512).optional(), mime: mimeList.optional() })
           .refine((v) => v.metadataKey !== undefined || (v.mime?.length ?? 0) > 0, "needs metadataKey or mime: the rule that picks the files to keep")
           .refine((v) => v.metadataValue === undefined || v.metadataKey !== undefined, "metadataValue needs metadataKey"),
         raw,
@@ -107,7 +107,7 @@ export const POLICY_TEMPLATES: PolicyTemplate[] = [
     params: { days: "age in days, more than 0", metadataKey: "metadata key", metadataValue: "its value" },
     build(raw) {
       const p = parse(
-        z.strictObject({ days: positive("days"), metadataKey: MetadataKey, metadataValue: z.string().min(1).max(512) }),
+        z.strictObject({ days: positive("days"), metadataKey: MetadataKey, metadataValue: safeText(512) }),
         raw,
         "delete-old-with-metadata",
       );
@@ -126,7 +126,7 @@ export const POLICY_TEMPLATES: PolicyTemplate[] = [
     summary: "Copy files older than N days to a custom storage, then delete them from Uploadcare",
     params: { days: "age in days, more than 0", target: "the custom storage's name in the project" },
     build(raw) {
-      const p = parse(z.strictObject({ days: positive("days"), target: z.string().min(1).max(200) }), raw, "archive-older-than");
+      const p = parse(z.strictObject({ days: positive("days"), target: safeText(200) }), raw, "archive-older-than");
       return {
         conditions: [{ kind: "age", olderThanHours: p.days * 24 }],
         description: `Archives files older than ${p.days} days to ${p.target}.`,

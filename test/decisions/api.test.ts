@@ -97,6 +97,7 @@ describe.each(backends)("the decisions API on %s", (kind) => {
     ["an archive without target", { name: "x", action: "archive", conditions: [{ kind: "state", in: ["stored"] }] }, "archive: an archive policy needs archive.target"],
     ["a template's bad parameter", { name: "x", template: "delete-unstored-older-than", params: { hours: 0 } }, "params.hours: must be more than 0"],
     ["an unknown project", { project: "nope", name: "x", template: "delete-infected" }, "project nope not found"],
+    ["a NUL character Postgres cannot store", { name: "x", template: "delete-infected", description: "a\u0000b" }, "description: must not contain NUL characters"],
   ])("answers 400 (or 404) naming the parameter for %s", async (_name, body, message) => {
     const res = await api.json<ErrorBody>("/v1/policies", { ...post(body), role: "operator" });
     expect([400, 404]).toContain(res.status);
