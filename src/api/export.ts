@@ -16,6 +16,7 @@ export interface Column<T> {
 /** null → empty field; objects → their JSON; everything else → its string form. */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
   const text = typeof value === "object" ? JSON.stringify(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

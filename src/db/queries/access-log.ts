@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { apiAccessLog, type NewApiAccess } from "../schema/index.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { pageAcrossProjects, type KeysetOrder, type KeysetPosition } from "./keyset.ts";
 
 /** Rows per insert: 8 columns each, far below the 65,535 bind-parameter limit. */
@@ -62,7 +62,7 @@ export async function listAccess(
   query: { filter: AccessFilter; after: KeysetPosition | null; limit: number },
 ): Promise<{ items: AccessEntry[]; next: KeysetPosition | null }> {
   const page = await pageAcrossProjects<AccessRow & Record<string, unknown>>(db, {
-    columns: sql.raw(`id::text as id, requested_at::text as requested_at, request_id, token_name, method, route, status, duration_ms`),
+    columns: sql.raw(`id::text as id, ${isoColumn("requested_at")}, request_id, token_name, method, route, status, duration_ms`),
     from: sql`api_access_log`,
     where: conditions(query.filter),
     order: ACCESS_ORDER,
@@ -73,7 +73,7 @@ export async function listAccess(
   return {
     items: page.rows.map((r) => ({
       id: r.id,
-      requestedAt: canonicalTimestampOrNull(r.requested_at)!,
+      requestedAt: r.requested_at,
       requestId: r.request_id,
       tokenName: r.token_name,
       method: r.method,

@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type Total } from "./keyset.ts";
 
 /** A status filter: one code, a class (`5xx` is 500–599), or `none` (no answer came). */
@@ -62,7 +62,7 @@ interface ApiRequestRow {
 
 const IS_ERROR = sql.raw(`(api_requests.status is null or api_requests.status >= 400)`);
 
-const COLUMNS = sql.raw(`project_key, id::text as id, requested_at::text as requested_at, source, api, method, path, query,
+const COLUMNS = sql.raw(`project_key, id::text as id, ${isoColumn("requested_at")}, source, api, method, path, query,
   status, duration_ms, attempt, retry_after_s::float8 as retry_after_s, bytes, error, run_id, (status is null or status >= 400) as is_error`);
 
 /** Newest first; with `errors_first`, failed and unanswered requests before the rest. */
@@ -113,7 +113,7 @@ export async function listApiRequests(
     items: page.rows.map((r) => ({
       projectKey: r.project_key,
       id: r.id,
-      requestedAt: canonicalTimestampOrNull(r.requested_at)!,
+      requestedAt: r.requested_at,
       source: r.source,
       api: r.api,
       method: r.method,

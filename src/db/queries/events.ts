@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection, type Total } from "./keyset.ts";
 
 export interface EventFilter {
@@ -49,7 +49,7 @@ interface EventRow {
 }
 
 const COLUMNS = sql.raw(`project_key, seq, file_uuid::text as file_uuid, kind, before, after,
-  occurred_at::text as occurred_at, observed_at::text as observed_at, source, run_id, plan_id, actor, prev_hash, hash`);
+  ${isoColumn("occurred_at")}, ${isoColumn("observed_at")}, source, run_id, plan_id, actor, prev_hash, hash`);
 
 /** Observation time, then the chain position: the chain's own order within a project. */
 export function eventOrder(direction: SortDirection): KeysetOrder {
@@ -79,8 +79,8 @@ function toEvent(row: EventRow): AuditEvent {
     kind: row.kind,
     before: row.before,
     after: row.after,
-    occurredAt: canonicalTimestampOrNull(row.occurred_at),
-    observedAt: canonicalTimestampOrNull(row.observed_at)!,
+    occurredAt: row.occurred_at,
+    observedAt: row.observed_at,
     source: row.source,
     runId: row.run_id,
     planId: row.plan_id,

@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection, type Total } from "./keyset.ts";
 import { likePattern, likePrefix } from "./like.ts";
 
@@ -76,10 +76,10 @@ interface FileRow {
   data?: Record<string, unknown>;
 }
 
-const COLUMNS = sql.raw(`project_key, uuid::text as uuid, datetime_uploaded::text as datetime_uploaded,
-  datetime_stored::text as datetime_stored, datetime_removed::text as datetime_removed, size, mime_type,
+const COLUMNS = sql.raw(`project_key, uuid::text as uuid, ${isoColumn("datetime_uploaded")},
+  ${isoColumn("datetime_stored")}, ${isoColumn("datetime_removed")}, size, mime_type,
   is_image, is_ready, original_filename, original_file_url, metadata, appdata,
-  missing_since::text as missing_since, missed_scans, first_seen_at::text as first_seen_at, updated_at::text as updated_at`);
+  ${isoColumn("missing_since")}, missed_scans, ${isoColumn("first_seen_at")}, ${isoColumn("updated_at")}`);
 
 export function fileOrder(sort: FileSort, direction: SortDirection): KeysetOrder {
   const lead =
@@ -113,9 +113,9 @@ export function toFileSummary(row: FileRow): FileSummary {
   return {
     projectKey: row.project_key,
     uuid: row.uuid,
-    datetimeUploaded: canonicalTimestampOrNull(row.datetime_uploaded)!,
-    datetimeStored: canonicalTimestampOrNull(row.datetime_stored),
-    datetimeRemoved: canonicalTimestampOrNull(row.datetime_removed),
+    datetimeUploaded: row.datetime_uploaded,
+    datetimeStored: row.datetime_stored,
+    datetimeRemoved: row.datetime_removed,
     size: Number(row.size),
     mimeType: row.mime_type,
     isImage: row.is_image,
@@ -124,10 +124,10 @@ export function toFileSummary(row: FileRow): FileSummary {
     originalFileUrl: row.original_file_url,
     metadata: row.metadata,
     appdata: row.appdata,
-    missingSince: canonicalTimestampOrNull(row.missing_since),
+    missingSince: row.missing_since,
     missedScans: row.missed_scans,
-    firstSeenAt: canonicalTimestampOrNull(row.first_seen_at)!,
-    updatedAt: canonicalTimestampOrNull(row.updated_at)!,
+    firstSeenAt: row.first_seen_at,
+    updatedAt: row.updated_at,
   };
 }
 

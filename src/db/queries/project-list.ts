@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type Total } from "./keyset.ts";
 
 export interface ProjectEntry {
@@ -33,7 +33,7 @@ export async function listProjectsPage(
   query: { after: KeysetPosition | null; limit: number },
 ): Promise<{ items: ProjectEntry[]; next: KeysetPosition | null }> {
   const page = await pageAcrossProjects<{ project_key: string; name: string; is_demo: boolean; added_at: string }>(db, {
-    columns: sql`project_key, name, is_demo, added_at::text as added_at`,
+    columns: sql.raw(`project_key, name, is_demo, ${isoColumn("added_at")}`),
     from: sql`projects`,
     where: [],
     order: PROJECT_ORDER,
@@ -42,7 +42,7 @@ export async function listProjectsPage(
     limit: query.limit,
   });
   return {
-    items: page.rows.map((r) => ({ projectKey: r.project_key, name: r.name, isDemo: r.is_demo, addedAt: canonicalTimestampOrNull(r.added_at)! })),
+    items: page.rows.map((r) => ({ projectKey: r.project_key, name: r.name, isDemo: r.is_demo, addedAt: r.added_at })),
     next: page.next,
   };
 }

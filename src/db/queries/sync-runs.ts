@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type Total } from "./keyset.ts";
 
 export interface SyncRunFilter {
@@ -44,8 +44,8 @@ interface SyncRunRow {
   error: string | null;
 }
 
-const COLUMNS = sql.raw(`project_key, id::text as id, stream, lane, started_at::text as started_at,
-  finished_at::text as finished_at, status, pages, seen, inserted, changed, error`);
+const COLUMNS = sql.raw(`project_key, id::text as id, stream, lane, ${isoColumn("started_at")},
+  ${isoColumn("finished_at")}, status, pages, seen, inserted, changed, error`);
 
 /** Newest first. */
 export const SYNC_RUN_ORDER: KeysetOrder = {
@@ -76,8 +76,8 @@ function toEntry(r: SyncRunRow): SyncRunEntry {
     id: r.id,
     stream: r.stream,
     lane: r.lane,
-    startedAt: canonicalTimestampOrNull(r.started_at)!,
-    finishedAt: canonicalTimestampOrNull(r.finished_at),
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
     status: r.status,
     pages: r.pages,
     seen: r.seen,

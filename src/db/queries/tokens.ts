@@ -4,6 +4,7 @@ import type { Queryable } from "../client.ts";
 import { apiTokens, type TokenRole } from "../schema/index.ts";
 import { canonicalTimestampOrNull, dateToTimestamp } from "../timestamps.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.ts";
+import { isoColumn } from "./iso.ts";
 import { pageAcrossProjects, type KeysetOrder, type KeysetPosition } from "./keyset.ts";
 
 /** Every token starts with this, so a leaked one is easy to recognise (and to scan for). */
@@ -117,7 +118,7 @@ export const TOKEN_ORDER: KeysetOrder = {
   direction: "asc",
 };
 
-const TOKEN_COLUMNS = sql.raw(`id::text as id, name, role, token_hash, created_at::text as created_at, created_by, revoked_at::text as revoked_at`);
+const TOKEN_COLUMNS = sql.raw(`id::text as id, name, role, ${isoColumn("created_at")}, created_by, ${isoColumn("revoked_at")}`);
 
 export async function listTokens(
   db: Queryable,
@@ -136,9 +137,9 @@ export async function listTokens(
     items: page.rows.map((r) => ({
       name: r.name,
       role: r.role,
-      createdAt: canonicalTimestampOrNull(r.created_at)!,
+      createdAt: r.created_at,
       createdBy: r.created_by,
-      revokedAt: canonicalTimestampOrNull(r.revoked_at),
+      revokedAt: r.revoked_at,
     })),
     next: page.next,
   };

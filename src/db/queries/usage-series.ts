@@ -1,6 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
-import { canonicalTimestampOrNull } from "../timestamps.ts";
+import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection, type Total } from "./keyset.ts";
 
 export interface UsageFilter {
@@ -29,7 +29,7 @@ interface UsageRow {
   fetched_at: string;
 }
 
-const COLUMNS = sql.raw(`project_key, date::text as date, metric, value, unit, fetched_at::text as fetched_at`);
+const COLUMNS = sql.raw(`project_key, date::text as date, metric, value, unit, ${isoColumn("fetched_at")}`);
 
 /** By day, then metric: the primary key's order, so each project's branch is one index range. */
 export function usageOrder(direction: SortDirection): KeysetOrder {
@@ -68,7 +68,7 @@ export async function listUsage(
       metric: r.metric,
       value: Number(r.value),
       unit: r.unit,
-      fetchedAt: canonicalTimestampOrNull(r.fetched_at)!,
+      fetchedAt: r.fetched_at,
     })),
     next: page.next,
   };

@@ -1,0 +1,241 @@
+// API benchmark: 1,000,000 files (plus events, API log rows, usage and runs)
+// generated in SQL into a fresh database on the local PostgreSQL server, the
+// API served from a child process, autocannon against the main routes (p50,
+// p95, p99 from every response time), then a 1,000,000-row CSV export while
+// the server's RSS is sampled. The database is dropped at the end.
+// Run: npm run bench:api   (BENCH_FILES, BENCH_SECONDS, BENCH_CONNECTIONS override)
+import autocannon from "autocannon";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { sql } from "drizzle-orm";
+
+const ADMIN_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const FILES = Number(process.env["BENCH_FILES"] ?? 1_000_000);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 8);
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 4);
+const EVENTS = Math.round(FILES / 2);
+const API_REQUESTS = Math.round(FILES / 5);
+
+if (process.argv[2] === "--serve") await serve(process.argv[3]!);
+else await main();
+
+/** Child mode: serve the API on a free port and say which. */
+async function serve(url: string): Promise<void> {
+  const { serve: listen } = await import("@hono/node-server");
+  const { createApp } = await import("../src/api/app.ts");
+  const { openDatabase } = await import("../src/db/client.ts");
+  const { createLogger } = await import("../src/logger.ts");
+  const database = await openDatabase({ url, migrate: false, maxConnections: 10 });
+  const app = createApp({ database, logger: createLogger("warn", { stderr: true }), version: "bench", projects: [] });
+  const server = listen({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  server.once("listening", () => {
+    const address = server.address();
+    process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
+  });
+}
+
+async function main(): Promise<void> {
+  const { openDatabase } = await import("../src/db/client.ts");
+  const { createToken } = await import("../src/db/queries/tokens.ts");
+  const name = `ucl_bench_api_${Date.now()}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  let child: ChildProcess | undefined;
+  try {
+    const database = await openDatabase({ url: url.toString() });
+    const loadStarted = performance.now();
+    await load(database.db);
+    console.log(`loaded ${FILES.toLocaleString("en")} files, ${EVENTS.toLocaleString("en")} events, ${API_REQUESTS.toLocaleString("en")} API log rows in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`);
+    const { token } = await createToken(database.db, { name: "bench", role: "admin", createdBy: "bench", now: new Date() });
+    const sample = await database.db.execute(sql`select uuid::text as uuid from files where project_key = 'benchproj1' order by datetime_uploaded desc limit 1 offset 12345`);
+    const uuid = (sample as unknown as { rows: { uuid: string }[] }).rows[0]!.uuid;
+    await database.close();
+
+    const server = await startServer(url.toString());
+    child = server.child;
+    const base = `http://127.0.0.1:${server.port}`;
+    const headers = { Authorization: `Bearer ${token}` };
+    const deep = await deepCursor(base, headers);
+
+    const routes: [string, string, number?][] = [
+      ["files, newest, all projects", "/v1/files?limit=100"],
+      ["files, one project", "/v1/files?project=benchproj1&limit=100"],
+      ["files, deep page (cursor ~500k in)", `/v1/files?project=benchproj1&limit=100&cursor=${deep}`],
+      ["files, mime=image/png", "/v1/files?project=benchproj1&mime=image/png&limit=100"],
+      ["files, mime=image/ (prefix)", "/v1/files?project=benchproj1&mime=image/&limit=100"],
+      ["files, removed=true", "/v1/files?project=benchproj1&removed=true&limit=100"],
+      ["files, unstored", "/v1/files?project=benchproj1&stored=false&removed=false&limit=100"],
+      ["files, missing=true", "/v1/files?missing=true&limit=100"],
+      ["files, size range by size", "/v1/files?project=benchproj1&sizeMin=1000000&sizeMax=2000000&sort=size&order=asc&limit=100"],
+      ["files, upload week", "/v1/files?project=benchproj1&uploadedFrom=2023-06-01T00:00:00Z&uploadedTo=2023-06-08T00:00:00Z&limit=100"],
+      ["files, metadata source=web", "/v1/files?project=benchproj1&metadata=source%3Dweb&limit=100"],
+      ["files, metadata user=u17 (rare)", "/v1/files?metadata=user%3Du17&limit=100"],
+      ["files, appdata virus scan", "/v1/files?project=benchproj1&appdata=uc_clamav_virus_scan&limit=100"],
+      ["files, count=exact (900k)", "/v1/files?project=benchproj1&count=exact&limit=100"],
+      ["files, filename substring (scan)", "/v1/files?project=benchproj1&filename=sum%C3%A9&limit=100", 20],
+      ["file by uuid", `/v1/files/${uuid}`],
+      ["file events", `/v1/files/${uuid}/events`],
+      ["events feed", "/v1/events?limit=100"],
+      ["events, kind=removed", "/v1/events?project=benchproj1&kind=removed&limit=100"],
+      ["api-logs, status=5xx", "/v1/api-logs?status=5xx&limit=100"],
+      ["api-logs, errors first", "/v1/api-logs?project=benchproj1&order=errors_first&limit=100"],
+      ["usage, one metric", "/v1/usage?project=benchproj1&metric=traffic&from=2024-01-01&to=2024-12-31"],
+      ["sync runs", "/v1/sync/runs?limit=100"],
+      ["stats summary, 100k-file project", "/v1/stats/summary?project=benchproj2", 30],
+      ["stats summary, 1M files", "/v1/stats/summary", 10],
+    ];
+    console.log(`\nautocannon: ${CONNECTIONS} connections, ${SECONDS} s per route (or a fixed count where noted); latency in ms`);
+    console.log(`${"route".padEnd(38)} ${"req/s".padStart(7)} ${"p50".padStart(7)} ${"p95".padStart(7)} ${"p99".padStart(7)}  non-2xx`);
+    for (const [title, path, amount] of routes) {
+      const r = await cannon(`${base}${path}`, headers, amount);
+      console.log(`${title.padEnd(38)} ${r.rps.toFixed(0).padStart(7)} ${r.p50.toFixed(1).padStart(7)} ${r.p95.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)}  ${r.non2xx}`);
+    }
+
+    await exportRun(base, headers, child.pid!);
+  } finally {
+    child?.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    console.log(`\ndropped ${name}`);
+  }
+}
+
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Rows generated in SQL: 90% of files in benchproj1, 10% in benchproj2; 85% stored,
+ * 5% unstored, 10% removed, 0.5% missing; a third with metadata source=…, a third
+ * with virus-scan appdata. Secondary indexes are dropped during the load and rebuilt
+ * after (much faster than maintaining them row by row), then the tables are analyzed.
+ */
+async function load(db: import("../src/db/client.ts").Db): Promise<void> {
+  const indexes = (await db.execute(sql`select indexname, indexdef from pg_indexes
+    where schemaname = 'public' and tablename in ('files', 'file_events') and indexname not like '%_pkey'`)) as unknown as { rows: { indexname: string; indexdef: string }[] };
+  for (const ix of indexes.rows) await db.execute(sql.raw(`drop index ${ix.indexname}`));
+  await db.execute(sql`insert into projects (project_key, name) values ('benchproj1', 'bench one'), ('benchproj2', 'bench two')`);
+  await db.execute(sql.raw(`
+    insert into files (project_key, uuid, datetime_uploaded, datetime_stored, datetime_removed, size, mime_type, is_image, is_ready,
+      original_filename, original_file_url, metadata, appdata, data, missing_since, missed_scans, first_seen_at, updated_at)
+    select p, u, up,
+      case when b < 85 or b >= 95 then up + interval '2 seconds' end,
+      case when b >= 90 then up + interval '3 days' end,
+      1000 + (i * 7919) % 20000000, m, m like 'image/%', true, fname, 'https://ucarecdn.com/' || u || '/',
+      case when i % 3 = 0 then jsonb_build_object('source', (array['web','mobile','api'])[1 + (i / 3) % 3], 'user', 'u' || (i % 5000))
+           else jsonb_build_object('user', 'u' || (i % 5000)) end,
+      case when i % 3 = 1 then '{"uc_clamav_virus_scan": {"data": {"infected": false}}}'::jsonb end,
+      jsonb_build_object('uuid', u, 'size', 1000 + (i * 7919) % 20000000, 'mime_type', m, 'original_filename', fname,
+        'datetime_uploaded', up, 'is_image', m like 'image/%', 'is_ready', true, 'url', 'https://api.uploadcare.com/files/' || u || '/'),
+      case when i % 200 = 1 then up + interval '30 days' end, case when i % 200 = 1 then 2 else 0 end, up, up
+    from (
+      select i, case when i % 10 = 0 then 'benchproj2' else 'benchproj1' end as p, md5('file' || i)::uuid as u,
+        timestamptz '2023-01-01 00:00:00+00' + i * interval '60 seconds' + (i % 997) * interval '1 microsecond' as up,
+        (i * 37) % 100 as b,
+        (array['image/jpeg','image/jpeg','image/jpeg','image/jpeg','image/png','image/png','image/png','application/pdf','application/pdf','video/mp4',
+               'image/webp','text/plain','application/zip','image/gif','audio/mpeg','image/heic','text/csv','application/json','image/svg+xml','application/octet-stream'])[1 + (i * 13) % 20] as m,
+        case when i % 1000 = 1 then 'Résumé, "final"' || chr(10) || 'v' || i || '.pdf' else 'photo_' || i || '.jpg' end as fname
+      from generate_series(1::bigint, ${FILES}::bigint) as i
+    ) g`));
+  // Events: a chain-shaped sequence per project (the API lists them; verification is not benchmarked).
+  await db.execute(sql.raw(`
+    insert into file_events (project_key, seq, file_uuid, kind, before, after, occurred_at, observed_at, source, actor, prev_hash, hash)
+    select case when i % 10 = 0 then 'benchproj2' else 'benchproj1' end,
+      row_number() over (partition by i % 10 = 0 order by i), md5('file' || i)::uuid,
+      (array['uploaded','stored','removed','metadata_changed'])[1 + i % 4], null, '{"x": 1}'::jsonb, null,
+      timestamptz '2023-01-01 00:00:00+00' + (i / 100) * interval '60 seconds', 'sync', 'ucledger:sync', repeat('0', 64), md5(i::text) || md5(i::text)
+    from generate_series(1, ${EVENTS}) i`));
+  await db.execute(sql.raw(`
+    insert into api_requests (project_key, id, requested_at, source, api, method, path, status, duration_ms, attempt)
+    select case when i % 10 = 0 then 'benchproj2' else 'benchproj1' end, gen_random_uuid(),
+      now() - i * interval '10 seconds', 'ucledger', 'rest', 'GET', '/files/',
+      case when i % 50 = 0 then 503 when i % 20 = 0 then 429 else 200 end, 50 + i % 300, 1
+    from generate_series(1, ${API_REQUESTS}) i`));
+  await db.execute(sql.raw(`
+    insert into usage_daily (project_key, date, metric, value, unit, fetched_at)
+    select p, date '2024-01-01' + d, m, d * 1000, 'units', now()
+    from unnest(array['benchproj1', 'benchproj2']) p, generate_series(0, 364) d, unnest(array['traffic','storage','operations','uploads','requests']) m`));
+  await db.execute(sql.raw(`
+    insert into sync_runs (project_key, id, stream, lane, started_at, finished_at, status, pages, seen)
+    select case when i % 2 = 0 then 'benchproj1' else 'benchproj2' end, gen_random_uuid(), 'files', 'new',
+      now() - i * interval '5 minutes', now() - i * interval '5 minutes' + interval '3 seconds', 'ok', 1, 100
+    from generate_series(1, 5000) i`));
+  for (const ix of indexes.rows) await db.execute(sql.raw(ix.indexdef));
+  // A fresh bulk load has no statistics and no visibility map: give it both, as autovacuum would.
+  await db.execute(sql`vacuum analyze files`);
+  await db.execute(sql`vacuum analyze file_events`);
+  await db.execute(sql`analyze`);
+}
+
+async function startServer(url: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve", url], { stdio: ["ignore", "pipe", "inherit"] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const match = /^listening (\d+)$/.exec(line);
+    if (match) return { child, port: Number(match[1]) };
+  }
+  throw new Error("the API server exited before listening");
+}
+
+/**
+ * A cursor about half-way through benchproj1: the first row uploaded before the
+ * middle of the data set. Keyset pages cost the same wherever they start.
+ */
+async function deepCursor(base: string, headers: Record<string, string>): Promise<string> {
+  const middle = new Date(Date.parse("2023-01-01T00:00:00Z") + (FILES / 2) * 60_000).toISOString();
+  const res = await fetch(`${base}/v1/files?project=benchproj1&limit=1&count=none&uploadedTo=${middle}`, { headers });
+  return ((await res.json()) as { nextCursor: string }).nextCursor;
+}
+
+async function cannon(url: string, headers: Record<string, string>, amount?: number) {
+  const times: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url, headers, connections: amount ? 1 : CONNECTIONS, duration: SECONDS, amount }, (err, res) => (err ? reject(err) : resolve(res)));
+    // Every response time, for exact percentiles (autocannon's own summary has no p95).
+    instance.on("response", (_client, _status, _bytes, responseTime) => times.push(responseTime));
+  });
+  times.sort((a, b) => a - b);
+  const at = (p: number) => times[Math.min(times.length - 1, Math.max(0, Math.ceil((p / 100) * times.length) - 1))] ?? NaN;
+  return { rps: result.requests.average, p50: at(50), p95: at(95), p99: at(99), non2xx: result.non2xx };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}
+
+/** Streams every file as CSV, reading and discarding, while sampling the server's RSS. */
+async function exportRun(base: string, headers: Record<string, string>, pid: number): Promise<void> {
+  const before = rssMb(pid);
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
+  const started = performance.now();
+  const res = await fetch(`${base}/v1/files?format=csv`, { headers });
+  let bytes = 0;
+  let lines = 0;
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.length;
+    for (const byte of value) if (byte === 10) lines += 1;
+  }
+  clearInterval(timer);
+  peak = Math.max(peak, rssMb(pid));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `\nCSV export of every file: ${res.status}, ${(lines - 1).toLocaleString("en")} lines after the header (filenames with newlines add lines), ` +
+      `${(bytes / 1024 / 1024).toFixed(0)} MB in ${seconds.toFixed(1)} s (${Math.round(FILES / seconds).toLocaleString("en")} rows/s)`,
+  );
+  console.log(`server RSS: ${before} MB before, peak ${peak} MB during (sampled every 50 ms)`);
+}
