@@ -7,6 +7,7 @@ import type { PageProgress } from "./lane-deps.ts";
 import { runNewFilesLane } from "./new-files-lane.ts";
 import { runReconcileLane } from "./reconcile-lane.ts";
 import { createStatisticsKeeper } from "./statistics.ts";
+import { refreshDailyRollup } from "../../db/queries/rollup.ts";
 
 export interface SyncFilesDeps {
   db: Db;
@@ -41,6 +42,12 @@ export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; 
         else if (lane === "new") await runNewFilesLane(laneDeps, run);
         else await runReconcileLane(laneDeps, run);
       }),
+    );
+  }
+  // The analysts' daily facts follow the ledger; a failed refresh is caught up by the next one.
+  if (summaries.some((s) => s.inserted + s.changed > 0)) {
+    await refreshDailyRollup(deps.db, projectKey).catch((err: unknown) =>
+      deps.logger.warn({ project: projectKey, err: (err as Error).message }, "daily rollup refresh failed; the next sync retries it"),
     );
   }
   return summaries;
