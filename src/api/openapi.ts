@@ -53,7 +53,7 @@ export function listPage<T extends z.ZodType>(item: T, name: string) {
       data: z.array(item),
       nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
       total: z.number().int().nullable().openapi({ description: "Matching rows; null with count=none" }),
-      totalExact: z.boolean().openapi({ description: "False when `total` is the planner's estimate (count=auto beyond 10,000 rows)" }),
+      totalExact: z.boolean().openapi({ description: "False when `total` is the planner's estimate (count=auto beyond 1,000 rows)" }),
     })
     .openapi(name);
 }

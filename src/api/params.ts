@@ -120,7 +120,7 @@ export const countParam = z
   .enum(["auto", "exact", "none"], { message: "must be auto, exact or none" })
   .optional()
   .openapi({
-    description: "auto (default): exact up to 10,000 matches, else the planner's estimate; exact: always count (slow on large sets); none: skip",
+    description: "auto (default): exact up to 1,000 matches, else the planner's estimate; exact: always count (slow on large sets); none: skip",
   });
 
 export const orderParam = z

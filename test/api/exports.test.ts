@@ -109,6 +109,16 @@ describe.each(backends)("CSV and NDJSON exports on %s", (kind) => {
     expect(rest.map((l) => JSON.parse(l) as FileSummary)).toEqual(expected);
   });
 
+  it("counts exactly up to 1,000 matches and estimates beyond, unless asked for an exact count", async () => {
+    const auto = await api.json<{ total: number; totalExact: boolean }>(`/v1/files?project=${P}&limit=1`);
+    expect(auto.body.totalExact).toBe(false);
+    expect(auto.body.total).toBeGreaterThan(1_000);
+    const exact = await api.json<{ total: number; totalExact: boolean }>(`/v1/files?project=${P}&limit=1&count=exact`);
+    expect(exact.body).toMatchObject({ total: ROWS + AWKWARD.length, totalExact: true });
+    const few = await api.json<{ total: number; totalExact: boolean }>(`/v1/files?project=${P}&limit=1&sizeMax=999`);
+    expect(few.body).toMatchObject({ total: 999, totalExact: true });
+  });
+
   it("exports the audit trail with its JSON columns as JSON text", async () => {
     const csv = parseCsv(await (await api.call(`/v1/events?project=${P}&order=asc`, { headers: { Accept: "text/csv" } })).text());
     const [header, ...rows] = csv;
