@@ -27,6 +27,8 @@ export const syncRuns = pgTable(
   (t) => [
     primaryKey({ name: "sync_runs_pkey", columns: [t.projectKey, t.id] }),
     index("sync_runs_started_idx").on(t.projectKey, t.stream, t.startedAt),
+    // The API lists runs newest first, any stream, keyset-paged by (started_at, id).
+    index("sync_runs_recent_idx").on(t.projectKey, t.startedAt, t.id),
   ],
 );
 

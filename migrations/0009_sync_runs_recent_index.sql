@@ -1,0 +1,1 @@
+CREATE INDEX "sync_runs_recent_idx" ON "sync_runs" USING btree ("project_key","started_at","id");
