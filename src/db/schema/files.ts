@@ -48,6 +48,8 @@ export const files = pgTable(
     index("files_missing_idx")
       .on(t.projectKey, t.datetimeUploaded, t.uuid)
       .where(sql`${t.missingSince} IS NOT NULL`),
+    // files_stats_idx (project_key, mime_type) INCLUDE (size, dates) is in
+    // migrations/0011_files_stats_index.sql: drizzle cannot declare INCLUDE.
     // Partial: unstored (temporary) files are few and expire within a day; the
     // API's `stored=false&removed=false` listing reads only this small index.
     index("files_unstored_idx")
