@@ -120,26 +120,33 @@ interface RunContext {
   options: PlanOptions;
   archive: ArchiveTarget | null;
   concurrency: number;
+  /** Items done and failed before this run started. */
+  earlier: { done: number; failed: number };
   summary: ApplySummary;
 }
 
 async function runApply(deps: ApplyDeps, plan: PlanRecord, actor: string): Promise<ApplySummary> {
   const runId = randomUUID();
-  const conditions = z.array(Condition).parse(plan.policy["conditions"]);
   const ctx: RunContext = {
     deps,
     plan,
     actor,
     runId,
     client: deps.client.forRun(runId),
-    conditions,
+    conditions: [],
     options: FrozenOptions.parse(plan.options),
-    archive: plan.action === "archive" ? ArchiveTarget.parse(plan.policy["archive"]) : null,
+    archive: null,
     concurrency: deps.concurrency ?? 8,
+    earlier: { done: 0, failed: 0 },
     summary: { planId: plan.id, projectKey: plan.projectKey, status: "applying", batches: 0, done: 0, skipped: 0, failed: 0, recovered: 0, haltReason: null },
   };
   const log = deps.logger.child({ module: "decisions.apply", project: plan.projectKey, plan: plan.id, runId });
   try {
+    ctx.conditions = z.array(Condition).parse(plan.policy["conditions"]);
+    ctx.archive = plan.action === "archive" ? ArchiveTarget.parse(plan.policy["archive"]) : null;
+    // Outcomes of earlier runs count towards the halting threshold; this run's are added as they come.
+    const earlier = await itemCounts(ctx);
+    ctx.earlier = { done: earlier.done, failed: earlier.failed };
     await recoverInterrupted(ctx);
     let batch = await lastBatch(ctx);
     for (;;) {
@@ -387,8 +394,8 @@ async function finish(ctx: RunContext): Promise<void> {
 
 /** Halts the plan when failures pass its threshold; answers whether it did. */
 async function haltIfFailing(ctx: RunContext): Promise<boolean> {
+  if (!shouldHalt(ctx.options, ctx.earlier.done + ctx.summary.done, ctx.earlier.failed + ctx.summary.failed)) return false;
   const counts = await itemCounts(ctx);
-  if (!shouldHalt(ctx.options, counts.done, counts.failed)) return false;
   const attempted = counts.done + counts.failed;
   const reason =
     `${counts.failed} of ${attempted} attempted items failed (${((100 * counts.failed) / attempted).toFixed(1)}%), ` +
