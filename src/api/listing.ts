@@ -54,8 +54,11 @@ export async function respondList<T>(c: Context, deps: { logger: Logger }, spec:
   if (format !== "json") return exportResponse(c, deps, spec, format, after, input.limit);
 
   const limit = input.limit ?? DEFAULT_PAGE_ROWS;
-  const page = await spec.page(after, limit);
-  const total = spec.count ? await spec.count(input.count ?? "auto") : { total: null, exact: false };
+  // Two queries at once: on a server they run on two pool connections.
+  const [page, total] = await Promise.all([
+    spec.page(after, limit),
+    spec.count ? spec.count(input.count ?? "auto") : Promise.resolve({ total: null, exact: false }),
+  ]);
   return c.json(
     {
       data: page.items,
