@@ -154,6 +154,24 @@ export async function seedReportingProject(db: Db, projectKey: string): Promise<
           ${dateToTimestamp(new Date(at + 4_200 + d * 10))}::timestamptz, ${status}, 3, 2500, 10, 2, ${status === "failed" ? "HTTP 503 from Uploadcare" : null})`);
     }
   }
+  // One applied delete plan of two files (one done, one failed), for fct_plan_item.
+  await db.execute(sql`
+    with pol as (
+      insert into policies (project_key, id, name, action, conditions, version, created_at, created_by, updated_at, updated_by)
+      values (${projectKey}, gen_random_uuid(), 'seed-delete', 'delete', '[]'::jsonb, 1, now(), 'test', now(), 'test') returning id
+    ), plan as (
+      insert into plans (project_key, id, policy_id, policy_version, policy, action, options, status, file_count, total_bytes,
+                         excluded_count, required_approvals, proposed_by, proposed_at, expires_at, approved_at, applied_by, updated_at)
+      select ${projectKey}, gen_random_uuid(), pol.id, 1, '{}'::jsonb, 'delete', '{}'::jsonb, 'applied', 2, 300, 0, 1,
+             'token:seed', now() - interval '2 days', now() + interval '1 day', now() - interval '1 day', 'token:seed', now()
+      from pol returning id
+    )
+    insert into plan_items (project_key, plan_id, seq, file_uuid, status, reason, size, state, datetime_uploaded, mime_type,
+                            original_filename, evidence, batch, sent_at, finished_at, updated_at)
+    select ${projectKey}, plan.id, s.seq, s.file_uuid::uuid, s.status, s.reason, 100 * s.seq, 'unstored', now() - interval '3 days',
+           'image/png', 'seed.png', '{}'::jsonb, 1, now() - interval '1 day', now() - interval '1 day', now()
+    from plan, (values (1, ${specs[0]!.uuid}, 'done', null), (2, ${specs[1]!.uuid}, 'failed', 'Missing in the project'))
+      as s(seq, file_uuid, status, reason)`);
   await refreshDailyRollup(db, projectKey);
   return specs;
 }

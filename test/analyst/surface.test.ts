@@ -54,6 +54,7 @@ describe.each(backends)("the reporting surface on %s", (kind) => {
       "fct_api_request",
       "fct_daily_files",
       "fct_file_event",
+      "fct_plan_item",
       "fct_sync_run",
       "fct_usage_daily",
     ]);

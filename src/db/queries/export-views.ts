@@ -19,6 +19,7 @@ export const EXPORT_VIEWS = {
   fct_usage_daily: ["project_key", "day", "metric"],
   fct_api_request: ["project_key", "requested_at", "request_id"],
   fct_sync_run: ["project_key", "run_id"],
+  fct_plan_item: ["project_key", "plan_id", "item_seq"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ExportView = keyof typeof EXPORT_VIEWS;
