@@ -91,7 +91,7 @@ const runRoute = protectedRoute("operator", {
   description:
     "Answers 202 at once with a `follow` link (also in Location) listing the runs this started. " +
     "409 when a run of that stream is already going for one of the projects (here, or on another instance sharing the database), " +
-    "or when this server has no job for the stream. `project` and `full` may come in the query or a JSON body.",
+    "or when this server has no job for the stream. `project` and `full` may come in the query or a JSON body (the body wins).",
   request: {
     params: z.object({ stream: z.enum(SYNC_STREAMS, { message: `must be one of ${SYNC_STREAMS.join(", ")}` }).openapi({ param: { name: "stream", in: "path" } }) }),
     query: z.strictObject({ project: projectParam, full: bool("files only: also run the reconciliation scan").optional() }),
