@@ -48,8 +48,9 @@ export const files = pgTable(
     index("files_missing_idx")
       .on(t.projectKey, t.datetimeUploaded, t.uuid)
       .where(sql`${t.missingSince} IS NOT NULL`),
-    // files_stats_idx (project_key, mime_type) INCLUDE (size, dates) is in
-    // migrations/0011_files_stats_index.sql: drizzle cannot declare INCLUDE.
+    // Declared in hand-written migrations, since drizzle cannot say them:
+    // files_stats_idx (project_key, mime_type) INCLUDE (size, dates), 0011;
+    // files_filename_trgm_idx, GIN trigrams of original_filename, 0013 (server only).
     // Partial: unstored (temporary) files are few and expire within a day; the
     // API's `stored=false&removed=false` listing reads only this small index.
     index("files_unstored_idx")
