@@ -88,5 +88,3 @@ export function chartList(report: WeeklyReport): { name: string; title: string }
   }
   return charts;
 }
-
-export const CHART_NAMES = ["uploads", "storage", "mime-types", "api-requests", "traffic"] as const;
