@@ -5,6 +5,7 @@ import { createApp } from "./api/app.ts";
 import { VERSION } from "./version.ts";
 import { reportStartupFailure } from "./startup-failure.ts";
 import { buildJobs, createStreams } from "./jobs.ts";
+import { reportSettingsFrom } from "./reports/jobs.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import { ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     sync,
     accessLog,
     metrics,
+    reportMail: reportSettingsFrom({ timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: env.mail }).mail,
     publicRoutes: env.metricsPublic ? DEFAULT_PUBLIC_ROUTES : DEFAULT_PUBLIC_ROUTES.filter((r) => r !== "GET /metrics"),
   });
 

@@ -9,6 +9,7 @@ import { registerApiLogs } from "./api-logs.ts";
 import { INGEST_PATH, registerApiLogIngest } from "./api-logs-ingest.ts";
 import { registerMetrics } from "./metrics.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import type { ReportMailDeps } from "./reports.ts";
 import { authenticate, DEFAULT_PUBLIC_ROUTES, type Caller } from "./auth.ts";
 import { registerDocs } from "./docs.ts";
 import { errorResponse, handleError } from "./errors.ts";
@@ -48,6 +49,8 @@ export interface ApiDeps {
   metrics?: Pick<Metrics, "registry">;
   /** Uploadcare clients and the plan lock for applying plans; without it `POST /v1/plans/{id}/apply` answers 409. */
   decisions?: DecisionServices;
+  /** SMTP for `POST /v1/reports/{id}/send`; without it that route answers 409. */
+  reportMail?: ReportMailDeps;
 }
 
 export interface AppVariables {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { queryRows } from "../db/query.ts";
+import { reportDeliveryCounts } from "../reports/metrics.ts";
 
 /**
  * Prometheus metrics. Figures every instance shares (sync health, rows
@@ -105,6 +106,17 @@ export function createMetrics(db: Db, now: () => Date = () => new Date()): Metri
       lastRunFailed.set(labels, row.last_run_failed ? 1 : 0);
     }
   };
+
+  new Gauge({
+    name: "ucledger_report_deliveries",
+    help: "Weekly report deliveries by project and status (queued, sending, sent, failed: will retry, gave_up: will not).",
+    labelNames: ["project", "status"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await reportDeliveryCounts(db)) this.set({ project: row.projectKey, status: row.status }, row.count);
+    },
+  });
 
   return { registry, uploadcareRequests, schedulerEvents };
 }
