@@ -79,10 +79,15 @@ async function main(): Promise<void> {
   const scheduler = env.schedules.enabled
     ? new Scheduler({ db: database.db, logger: logger.child({ module: "scheduler" }), onEvent: (event, job) => metrics.schedulerEvents.inc({ job, event }) })
     : undefined;
-  installShutdown(server, runtime, accessLog, scheduler);
+  const shutdown = installShutdown(server, runtime, accessLog, scheduler);
   if (runtime.sandbox) await printDemoToken(runtime, port);
   // On start the scheduler also runs each job's latest missed fire once, which fills a new ledger at once.
-  if (scheduler) await scheduler.start(jobs);
+  if (scheduler) {
+    // A signal during the catch-up closes the database under it: that is a stop, not a start-up failure.
+    await scheduler.start(jobs).catch((err: unknown) => {
+      if (!shutdown.stopping()) throw err;
+    });
+  }
   else logger.warn("UCLEDGER_SCHEDULER=off: nothing runs on a schedule in this instance");
 }
 
@@ -98,7 +103,12 @@ async function printDemoToken(runtime: Runtime, port: number): Promise<void> {
   );
 }
 
-function installShutdown(server: Server, runtime: Runtime, accessLog: AccessLog, scheduler: Scheduler | undefined): void {
+function installShutdown(
+  server: Server,
+  runtime: Runtime,
+  accessLog: AccessLog,
+  scheduler: Scheduler | undefined,
+): { stopping(): boolean } {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -118,6 +128,7 @@ function installShutdown(server: Server, runtime: Runtime, accessLog: AccessLog,
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  return { stopping: () => stopping };
 }
 
 main().catch(reportStartupFailure);
