@@ -1,0 +1,137 @@
+import type { Pair, WeeklyReport } from "./compute.ts";
+import { chartList, formatBytes, formatCount, localTime, weekRangeLabel } from "./format.ts";
+import { chartTable, deletionsTable, deliveriesTable, expiringTable, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
+import type { RenderOptions } from "./render.ts";
+
+/** The report as plain text (the email's text part) and as CSV. */
+// ---------------------------------------------------------------- text
+
+function textTable(table: Table): string {
+  const cells = [table.headers, ...table.rows.map((row) => row.map((c) => (typeof c === "string" ? c : c.text)))];
+  const numeric = new Set(table.numeric ?? []);
+  const widths = table.headers.map((_, i) => Math.min(48, Math.max(...cells.map((row) => (row[i] ?? "").length))));
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => {
+          const text = cell.length > widths[i]! ? `${cell.slice(0, widths[i]! - 1)}…` : cell;
+          return numeric.has(i) ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
+        })
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+export function renderText(r: WeeklyReport, options: RenderOptions): string {
+  const charts = new Map(chartList(r).map((c) => [c.name, c.title]));
+  const block = (title: string, body: string) => `${title}\n${"-".repeat(title.length)}\n${body}\n`;
+  const parts = [
+    `Weekly report ${r.period.week}: ${r.project.name} (${r.project.key})`,
+    `${weekRangeLabel(r)}, Monday to Sunday in ${r.period.timezone}, beside ${r.period.previousWeek}.${r.period.hours !== 168 ? ` The week had ${r.period.hours} hours.` : ""}`,
+    `Figures as the ledger knew them at ${localTime(r.generatedAt, r.period.timezone)}.`,
+    `Open in ucledger: ${options.reportUrl}`,
+    "",
+    block("Summary", textTable(summaryTable(r))),
+    block(charts.get("uploads")!, textTable(chartTable(r, "uploads"))),
+    block(charts.get("storage")!, textTable(chartTable(r, "storage"))),
+    block(charts.get("mime-types")!, textTable(chartTable(r, "mime-types"))),
+    block("Largest new files", r.largestFiles.length ? textTable(largestTable(r)) : "No files were uploaded this week."),
+    block(
+      "Unstored files about to expire",
+      `${formatCount(r.expiring.files.current)} file(s), ${formatBytes(r.expiring.bytes.current)}, expire within 24 hours of the week's end (previous week: ${formatCount(r.expiring.files.previous)}).` +
+        (r.expiring.list.length ? `\n${textTable(expiringTable(r))}` : ""),
+    ),
+    block("Deletions", r.deletions.byActor.length ? textTable(deletionsTable(r)) : "No removals in the audit trail in either week."),
+    block("Uploadcare usage", r.usage.synced ? textTable(usageTable(r)) : "Not synced: there are no usage figures for this week."),
+    block(charts.get("api-requests")!, `${textTable(chartTable(r, "api-requests"))}${r.apiRequests.byStatus.length ? `\n\n${textTable(statusTable(r))}` : ""}`),
+    block("Plans applied", r.plans.byPlan.length ? textTable(plansTable(r)) : "No plans were applied in either week."),
+    block("Sync health", r.sync.lanes.length ? textTable(syncTable(r)) : "No sync runs recorded."),
+    block("Report deliveries", textTable(deliveriesTable(r))),
+    "Sizes in decimal units (1 MB = 1,000,000 bytes). Sent by ucledger.",
+  ];
+  return `${parts.join("\n")}\n`;
+}
+
+// ---------------------------------------------------------------- CSV
+
+export const CSV_HEADER = ["section", "item", "metric", "unit", "this_week", "previous_week", "note"] as const;
+
+/** A leading =, +, - or @ makes a spreadsheet run a text cell as a formula. */
+function safeText(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+function csvField(value: string | number | null): string {
+  if (value === null) return "";
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One row per figure: `section,item,metric,unit,this_week,previous_week,note` (RFC 4180, CRLF). */
+export function renderCsv(r: WeeklyReport): string {
+  const rows: (string | number | null)[][] = [];
+  const add = (section: string, item: string, metric: string, unit: string, current: number | null, previous: number | null, note = "") =>
+    rows.push([section, safeText(item), safeText(metric), unit, current, previous, safeText(note)]);
+  const pair = (section: string, item: string, metric: string, unit: string, p: Pair, note = "") => add(section, item, metric, unit, p.current, p.previous, note);
+
+  const t = r.totals;
+  pair("totals", "week", "uploads", "files", t.uploads);
+  pair("totals", "week", "upload_bytes", "bytes", t.uploadBytes);
+  pair("totals", "week", "stored", "files", t.stored);
+  pair("totals", "week", "stored_bytes", "bytes", t.storedBytes);
+  pair("totals", "week", "unstored", "files", t.unstored);
+  pair("totals", "week", "unstored_bytes", "bytes", t.unstoredBytes);
+  pair("totals", "week", "removed", "files", t.removed);
+  pair("totals", "week", "removed_bytes", "bytes", t.removedBytes);
+  pair("storage", "week", "bytes_at_start", "bytes", r.storage.bytesAtStart);
+  pair("storage", "week", "bytes_at_end", "bytes", r.storage.bytesAtEnd);
+  pair("storage", "week", "growth", "bytes", r.storage.growthBytes);
+  pair("storage", "week", "files_at_end", "files", r.storage.filesAtEnd);
+  for (const d of r.days) {
+    const note = `previous: ${d.previousDate}; ${d.hours} h`;
+    pair("days", d.date, "uploads", "files", d.uploads, note);
+    pair("days", d.date, "upload_bytes", "bytes", d.uploadBytes, note);
+    pair("days", d.date, "stored", "files", d.stored, note);
+    pair("days", d.date, "removed", "files", d.removed, note);
+    pair("days", d.date, "storage_at_end", "bytes", d.storageBytesAtEnd, note);
+  }
+  for (const m of r.mimeTypes) {
+    pair("mime_types", m.mimeType, "files", "files", m.files);
+    pair("mime_types", m.mimeType, "bytes", "bytes", m.bytes);
+  }
+  for (const f of r.largestFiles) add("largest_files", f.uuid, "size", "bytes", f.size, null, `${f.filename}; ${f.mimeType}; uploaded ${f.uploadedAt}; ${f.state}`);
+  pair("expiring", "week", "files", "files", r.expiring.files);
+  pair("expiring", "week", "bytes", "bytes", r.expiring.bytes);
+  for (const f of r.expiring.list) add("expiring", f.uuid, "size", "bytes", f.size, null, `${f.filename}; expires ${f.expiresAt}`);
+  pair("deletions", "week", "files", "files", r.deletions.files);
+  pair("deletions", "week", "bytes", "bytes", r.deletions.bytes);
+  for (const d of r.deletions.byActor) {
+    pair("deletions", d.actor, "files", "files", d.files, `source: ${d.source}`);
+    pair("deletions", d.actor, "bytes", "bytes", d.bytes, `source: ${d.source}`);
+  }
+  if (!r.usage.synced) add("usage", "week", "synced", "", null, null, "not synced");
+  for (const m of r.usage.metrics) {
+    add("usage", "week", m.metric, m.unit, m.total.current, m.total.previous, m.aggregate === "last" ? "value on the last day" : "sum");
+    for (const d of m.days) add("usage", d.date, m.metric, m.unit, d.current, d.previous, `previous: ${d.previousDate}`);
+  }
+  pair("api_requests", "week", "requests", "requests", r.apiRequests.requests);
+  pair("api_requests", "week", "errors", "requests", r.apiRequests.errors);
+  for (const s of r.apiRequests.byStatus) pair("api_requests", `status ${s.status}`, "requests", "requests", s.requests, s.error ? "error" : "");
+  for (const d of r.apiRequests.days) {
+    pair("api_requests", d.date, "requests", "requests", d.requests);
+    pair("api_requests", d.date, "errors", "requests", d.errors);
+  }
+  pair("plans", "week", "files", "files", r.plans.files);
+  for (const p of r.plans.byPlan) pair("plans", p.planId, p.kind, "files", p.files);
+  pair("sync", "week", "failed_runs", "runs", r.sync.failedRuns);
+  pair("sync", "week", "incomplete_runs", "runs", r.sync.incompleteRuns);
+  for (const l of r.sync.lanes) {
+    pair("sync", `${l.stream}/${l.lane}`, "failed_runs", "runs", l.failedRuns, `last success: ${l.lastSuccessAt ?? "never"}`);
+  }
+  pair("deliveries", "week", "failed_attempts", "attempts", r.deliveries.failedAttempts);
+  pair("deliveries", "week", "deliveries_with_failures", "deliveries", r.deliveries.deliveries);
+  pair("deliveries", "week", "gave_up", "deliveries", r.deliveries.gaveUp);
+
+  return [CSV_HEADER as readonly string[], ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
+}
