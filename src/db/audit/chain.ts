@@ -45,7 +45,12 @@ export function eventHash(prevHash: string, projectKey: string, seq: number, eve
  * Takes the project's chain head (creating it at genesis) and holds its row lock
  * until the surrounding transaction ends: the one-writer-at-a-time gate.
  */
-export async function lockChainHead(tx: Queryable, projectKey: string): Promise<{ lastSeq: number; lastHash: string }> {
+export interface ChainHead {
+  lastSeq: number;
+  lastHash: string;
+}
+
+export async function lockChainHead(tx: Queryable, projectKey: string): Promise<ChainHead> {
   await tx.execute(
     sql`insert into audit_chain_heads (project_key, last_seq, last_hash) values (${projectKey}, 0, ${GENESIS_HASH}) on conflict do nothing`,
   );
@@ -63,9 +68,15 @@ export async function lockChainHead(tx: Queryable, projectKey: string): Promise<
  * instances, the webhook lane) queue behind it and the chain never forks.
  * Must run inside a transaction.
  */
-export async function appendEvents(tx: Queryable, projectKey: string, events: NewEvent[]): Promise<void> {
+export async function appendEvents(
+  tx: Queryable,
+  projectKey: string,
+  events: NewEvent[],
+  /** The head this transaction already locked, so the lock is not taken twice. */
+  lockedHead?: ChainHead,
+): Promise<void> {
   if (events.length === 0) return;
-  const head = await lockChainHead(tx, projectKey);
+  const head = lockedHead ?? (await lockChainHead(tx, projectKey));
   let seq = head.lastSeq;
   let prevHash = head.lastHash;
 

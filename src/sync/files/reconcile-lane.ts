@@ -66,7 +66,7 @@ async function markUnseen(deps: LaneDeps, projectKey: string, runId: string, sca
   await deps.db.execute(sql`analyze reconcile_seen`);
   await deps.db.transaction(async (tx) => {
     await deps.fence?.(tx);
-    await lockChainHead(tx, projectKey);
+    const head = await lockChainHead(tx, projectKey);
     // Files first seen after the scan began (a webhook, a concurrent lane) were not due to be listed.
     const counted = await queryRows<{ uuid: string; missed_scans: number }>(
       tx,
@@ -93,6 +93,6 @@ async function markUnseen(deps: LaneDeps, projectKey: string, runId: string, sca
       planId: null,
       actor: SYNC_ACTOR,
     }));
-    await appendEvents(tx, projectKey, events);
+    await appendEvents(tx, projectKey, events, head);
   });
 }

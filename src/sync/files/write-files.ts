@@ -75,10 +75,10 @@ export async function writeFiles(
     await tx.execute(sql`set local synchronous_commit = off`);
     // The chain head lock serializes writers of this project, so the re-read
     // below cannot race another instance or the webhook lane.
-    await lockChainHead(tx, ctx.projectKey);
+    const head = await lockChainHead(tx, ctx.projectKey);
     const plan = planWrites(ctx, batch, await readCurrent(tx, ctx.projectKey, batch));
     await upsertFiles(tx, ctx, plan.upserts);
-    await appendEvents(tx, ctx.projectKey, plan.events);
+    await appendEvents(tx, ctx.projectKey, plan.events, head);
     await alsoInTransaction?.(tx, plan.counts);
     return plan.counts;
   });
