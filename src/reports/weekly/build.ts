@@ -35,13 +35,27 @@ export function reportUrl(publicUrl: string, id: string): string {
 }
 
 /**
+ * A week's figures, read and computed but not stored: the report's content,
+ * and the dashboard's overview of a week that may still be running.
+ */
+export async function readWeeklyReport(db: Db, input: { projectKey: string; week: string; timezone: string; now: Date }): Promise<WeeklyReport> {
+  const current = weekPeriod(input.week, input.timezone);
+  const previous = weekPeriod(shiftWeek(input.week, -1), input.timezone);
+  // One snapshot for every read, so the figures agree with each other.
+  const rows = await db.transaction((tx) => readWeeklyRows(tx, { projectKey: input.projectKey, current, previous }), {
+    isolationLevel: "repeatable read",
+    accessMode: "read only",
+  });
+  return computeWeeklyReport({ rows, current, previous, generatedAt: input.now.toISOString() });
+}
+
+/**
  * Reads, computes, renders and stores one project's report for one finished
  * week, unless it is stored already. Reruns are harmless: the first stored
  * report stays, and its id is the same on every instance.
  */
 export async function buildWeeklyReport(deps: BuildDeps, input: BuildInput): Promise<BuiltReport> {
   const current = weekPeriod(input.week, input.timezone);
-  const previous = weekPeriod(shiftWeek(input.week, -1), input.timezone);
   const now = deps.now();
   if (Date.parse(current.end) > now.getTime()) {
     throw new ValidationError(`week: ${input.week} has not ended yet in ${input.timezone} (it ends ${current.end}); a report is written once, so only finished weeks have one`);
@@ -49,12 +63,7 @@ export async function buildWeeklyReport(deps: BuildDeps, input: BuildInput): Pro
   const id = reportIdFor(input.projectKey, "weekly", current.start);
   if (await reportExists(deps.db, input.projectKey, "weekly", current.start)) return { id, inserted: false, week: input.week };
 
-  // One snapshot for every read, so the figures agree with each other.
-  const rows = await deps.db.transaction((tx) => readWeeklyRows(tx, { projectKey: input.projectKey, current, previous }), {
-    isolationLevel: "repeatable read",
-    accessMode: "read only",
-  });
-  const report: WeeklyReport = computeWeeklyReport({ rows, current, previous, generatedAt: now.toISOString() });
+  const report = await readWeeklyReport(deps.db, { ...input, now });
   const url = reportUrl(input.publicUrl, id);
   const charts = renderWeeklyCharts(report);
 
