@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     sync,
     accessLog,
     metrics,
+    timezone: env.schedules.timezone,
     reportMail: reportSettingsFrom({ timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: env.mail }).mail,
     publicRoutes: env.metricsPublic ? DEFAULT_PUBLIC_ROUTES : DEFAULT_PUBLIC_ROUTES.filter((r) => r !== "GET /metrics"),
   });
@@ -99,6 +100,7 @@ async function printDemoToken(runtime: Runtime, port: number): Promise<void> {
   const demo = await rotateToken(runtime.database.db, { name: "demo-admin", role: "admin", createdBy: "ucledger:demo", now: new Date() });
   process.stdout.write(
     `\ndemo admin token (a new one at every start): ${demo.token}\n` +
+      `  dashboard: http://localhost:${port}/dashboard (sign in with the token)\n` +
       `  try: curl -H "Authorization: Bearer ${demo.token}" http://localhost:${port}/v1/files\n  reference: http://localhost:${port}/docs\n\n`,
   );
 }

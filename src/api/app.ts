@@ -29,6 +29,7 @@ import type { WebhookProject } from "../sync/webhooks/receive.ts";
 import type { DecisionServices } from "../decisions/services.ts";
 import { registerPolicies } from "./policies.ts";
 import { registerPlans } from "./plans.ts";
+import { registerDashboard } from "./dashboard/register.tsx";
 
 export interface ApiDeps {
   database: Pick<Database, "db" | "kind">;
@@ -51,6 +52,8 @@ export interface ApiDeps {
   decisions?: DecisionServices;
   /** SMTP for `POST /v1/reports/{id}/send`; without it that route answers 409. */
   reportMail?: ReportMailDeps;
+  /** The zone weeks are counted in (UCLEDGER_TIMEZONE), for the dashboard's overview; default UTC. */
+  timezone?: string;
 }
 
 export interface AppVariables {
@@ -121,6 +124,7 @@ export function createApp(deps: ApiDeps): App {
   registerPlans(app, deps);
   registerViewExports(app, deps);
   registerDocs(app, deps);
+  registerDashboard(app, { ...deps, timezone: deps.timezone ?? "UTC", now: deps.now ?? (() => new Date()) });
 
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`));
   app.onError(handleError(deps.logger));

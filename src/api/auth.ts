@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import type { Queryable } from "../db/client.ts";
 import { findLiveToken } from "../db/queries/tokens.ts";
 import { TOKEN_ROLES, type TokenRole } from "../db/schema/index.ts";
@@ -17,7 +18,20 @@ export const DEFAULT_PUBLIC_ROUTES: readonly string[] = [
   "GET /docs",
   // Uploadcare cannot send a bearer token: the X-Uc-Signature is its credential.
   "POST /v1/webhooks/uploadcare",
+  // The dashboard signs people in itself (a session cookie) and sends them to its sign-in page.
+  "GET /",
+  "GET /dashboard",
+  "GET /dashboard/*",
+  "POST /dashboard/*",
 ];
+
+/**
+ * The dashboard's session cookie: it holds the API token, HttpOnly and
+ * SameSite=Strict. The API accepts it for reading (GET/HEAD) only, so the
+ * dashboard's links to exports and reports work in the browser, while every
+ * write still needs a bearer token or a dashboard form with its CSRF token.
+ */
+export const SESSION_COOKIE = "ucledger_session";
 
 export interface Caller {
   name: string;
@@ -29,7 +43,7 @@ export interface AuthVariables {
 }
 
 /** Our tokens are `ucl_` + base64url; anything else cannot match, so it is not looked up. */
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,200}$/;
+export const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,200}$/;
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 function unauthorized(c: Context, message: string) {
@@ -37,17 +51,26 @@ function unauthorized(c: Context, message: string) {
   return errorResponse(c, "UNAUTHORIZED", message);
 }
 
+/** Exact `METHOD /path` entries, or `METHOD /prefix/*` for everything under a prefix. */
 export function isPublic(publicRoutes: ReadonlySet<string>, method: string, path: string): boolean {
-  return publicRoutes.has(`${method === "HEAD" ? "GET" : method} ${path}`);
+  const verb = method === "HEAD" ? "GET" : method;
+  if (publicRoutes.has(`${verb} ${path}`)) return true;
+  for (let cut = path.lastIndexOf("/"); cut > 0; cut = path.lastIndexOf("/", cut - 1)) {
+    if (publicRoutes.has(`${verb} ${path.slice(0, cut)}/*`)) return true;
+  }
+  return false;
 }
+
+const isRead = (method: string) => method === "GET" || method === "HEAD";
 
 /** Resolves the bearer token to a caller, or answers 401. Never echoes the token. */
 export function authenticate(deps: { db: Queryable; publicRoutes: ReadonlySet<string> }): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
     if (isPublic(deps.publicRoutes, c.req.method, c.req.path)) return next();
     const header = c.req.header("authorization");
-    if (!header) return unauthorized(c, "Authorization: a bearer token is required");
-    const token = BEARER.exec(header)?.[1];
+    const session = header || !isRead(c.req.method) ? undefined : getCookie(c, SESSION_COOKIE);
+    if (!header && !session) return unauthorized(c, "Authorization: a bearer token is required");
+    const token = header ? BEARER.exec(header)?.[1] : session;
     if (!token) return unauthorized(c, "Authorization: must be 'Bearer <token>'");
     const caller = TOKEN_SHAPE.test(token) ? await findLiveToken(deps.db, token) : null;
     if (!caller) return unauthorized(c, "Authorization: the token is unknown or revoked");

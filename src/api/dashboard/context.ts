@@ -1,0 +1,31 @@
+import type { Db } from "../../db/client.ts";
+import type { Caller } from "../auth.ts";
+import type { ApiClient } from "./api-client.ts";
+
+/** What a page handler gets: who asks, how to reach the API as them, and the request. */
+export interface PageContext {
+  caller: Caller;
+  csrf: string;
+  api: ApiClient;
+  url: URL;
+  /** The zone of the deployment's reports (weeks start on its Mondays). */
+  timezone: string;
+  db: Db;
+  now: () => Date;
+}
+
+export const canOperate = (caller: Caller) => caller.role === "operator" || caller.role === "admin";
+
+/** Query parameters of the page, without empty ones. */
+export function params(url: URL): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) if (value !== "") out[key] = value;
+  return out;
+}
+
+export interface ListPage<T> {
+  data: T[];
+  nextCursor: string | null;
+  total: number | null;
+  totalExact: boolean;
+}

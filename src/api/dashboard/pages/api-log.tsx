@@ -1,0 +1,68 @@
+import type { ApiRequestEntry } from "../../../db/queries/api-requests.ts";
+import type { ProjectEntry } from "../../../db/queries/project-list.ts";
+import { params, type ListPage, type PageContext } from "../context.ts";
+import { Choice, Empty, Pager, Table, Time } from "../ui.tsx";
+
+const APIS = ["rest", "upload", "project", "webhook"] as const;
+const STATUS_CLASSES = ["5xx", "4xx", "2xx", "none"] as const;
+const isError = (r: ApiRequestEntry) => r.status === null || r.status >= 400 || r.error !== null;
+
+/** Uploadcare requests ucledger made and webhook deliveries it received; failures first. */
+export async function apiLogPage(ctx: PageContext) {
+  const page = params(ctx.url);
+  const order = page["order"] === "recent" ? "recent" : "errors_first";
+  const [{ data: projects }, requests] = await Promise.all([
+    ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 }),
+    ctx.api.get<ListPage<ApiRequestEntry>>("/v1/api-logs", { project: page["project"], api: page["api"], status: page["status"], order, cursor: page["cursor"], limit: 100 }),
+  ]);
+  return (
+    <>
+      <form class="filters" method="get" action="/dashboard/api-log" role="search" aria-label="Filter requests">
+        {projects.length > 1 ? <Choice name="project" label="Project" values={projects.map((p) => p.projectKey)} selected={page["project"]} /> : null}
+        <Choice name="api" label="API" values={APIS} selected={page["api"]} />
+        <Choice name="status" label="Status" values={STATUS_CLASSES} selected={page["status"]} />
+        <label>
+          Order
+          <select name="order">
+            <option value="errors_first" selected={order === "errors_first"}>
+              errors first
+            </option>
+            <option value="recent" selected={order === "recent"}>
+              newest first
+            </option>
+          </select>
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      {requests.data.length === 0 ? (
+        <Empty title="No request recorded.">
+          Every call ucledger makes to Uploadcare, and every webhook delivery, is recorded here: run <code>ucledger sync files</code> or install webhooks with{" "}
+          <code>ucledger webhooks install</code>.
+        </Empty>
+      ) : (
+        <Table caption="Uploadcare requests and webhook deliveries" head={["When", "API", "Request", "Status", "Attempt", "ms", "Error", "Project"]}>
+          {requests.data.map((r) => (
+            <tr class={isError(r) ? "error" : undefined}>
+              <td>
+                <Time iso={r.requestedAt} />
+              </td>
+              <td>{r.api}</td>
+              <td class="name">
+                <code>
+                  {r.method} {r.path}
+                  {r.query ? `?${r.query}` : ""}
+                </code>
+              </td>
+              <td class="num">{r.status ?? "no answer"}</td>
+              <td class="num">{r.attempt}</td>
+              <td class="num">{r.durationMs}</td>
+              <td>{r.error ?? ""}</td>
+              <td>{r.projectKey}</td>
+            </tr>
+          ))}
+        </Table>
+      )}
+      <Pager path="/dashboard/api-log" query={page} nextCursor={requests.nextCursor} total={requests.total} totalExact={requests.totalExact} shown={requests.data.length} />
+    </>
+  );
+}

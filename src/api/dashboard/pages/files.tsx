@@ -1,0 +1,128 @@
+import type { FileSummary } from "../../../db/queries/files.ts";
+import type { ProjectEntry } from "../../../db/queries/project-list.ts";
+import { queryString, type Query } from "../api-client.ts";
+import { params, type ListPage, type PageContext } from "../context.ts";
+import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref } from "../ui.tsx";
+
+/**
+ * The files list: a form over the filters of GET /v1/files. The page's own
+ * query holds the form's values; `apiQuery` turns them into the API's
+ * parameters, which the CSV link reuses, so the download is exactly the list.
+ */
+
+const STATES = ["stored", "unstored", "removed"] as const;
+const PASSED = ["project", "mime", "filename", "sizeMin", "sizeMax", "sort", "order", "missing", "cursor"] as const;
+
+/** YYYY-MM-DD (a date input) → the start of that UTC day; anything else goes to the API as typed. */
+const dayStart = (value: string | undefined) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+
+export function apiQuery(page: Record<string, string>): Query {
+  const query: Query = {};
+  for (const key of PASSED) query[key] = page[key];
+  const state = page["state"];
+  if (state === "stored") Object.assign(query, { stored: "true", removed: "false" });
+  if (state === "unstored") Object.assign(query, { stored: "false", removed: "false" });
+  if (state === "removed") query["removed"] = "true";
+  query["uploadedFrom"] = dayStart(page["from"]);
+  query["uploadedTo"] = dayStart(page["to"]);
+  if (page["metadata"]) query["metadata"] = page["metadata"];
+  return query;
+}
+
+export const stateOf = (f: Pick<FileSummary, "datetimeRemoved" | "datetimeStored">) => (f.datetimeRemoved ? "removed" : f.datetimeStored ? "stored" : "unstored");
+
+function Filters({ page, projects }: { page: Record<string, string>; projects: ProjectEntry[] }) {
+  const field = (name: string) => page[name] ?? "";
+  return (
+    <form class="filters" method="get" action="/dashboard/files" role="search" aria-label="Filter files">
+      {projects.length > 1 ? <Choice name="project" label="Project" values={projects.map((p) => p.projectKey)} selected={page["project"]} /> : null}
+      <Choice name="state" label="State" values={STATES} selected={page["state"]} />
+      <label>
+        File name contains
+        <input name="filename" value={field("filename")} size={16} />
+      </label>
+      <label>
+        MIME type
+        <input name="mime" value={field("mime")} placeholder="image/* or image/png" size={14} />
+      </label>
+      <label>
+        Metadata key=value
+        <input name="metadata" value={field("metadata")} placeholder="subsystem=avatars" size={16} />
+      </label>
+      <label>
+        Uploaded from (UTC)
+        <input type="date" name="from" value={field("from")} />
+      </label>
+      <label>
+        Uploaded before (UTC)
+        <input type="date" name="to" value={field("to")} />
+      </label>
+      <label>
+        Min bytes
+        <input type="number" min={0} name="sizeMin" value={field("sizeMin")} size={8} />
+      </label>
+      <label>
+        Max bytes
+        <input type="number" min={0} name="sizeMax" value={field("sizeMax")} size={8} />
+      </label>
+      <Choice name="missing" label="Missing upstream" values={["true", "false"]} selected={page["missing"]} />
+      <Choice name="sort" label="Sort by" values={["uploaded", "size"]} selected={page["sort"]} />
+      <Choice name="order" label="Order" values={["desc", "asc"]} selected={page["order"]} />
+      <button type="submit">Filter</button>
+      <a href="/dashboard/files">Clear</a>
+    </form>
+  );
+}
+
+export async function filesPage(ctx: PageContext) {
+  const page = params(ctx.url);
+  const query = apiQuery(page);
+  const [{ data: projects }, files] = await Promise.all([
+    ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 }),
+    ctx.api.get<ListPage<FileSummary>>("/v1/files", { ...query, limit: 50 }),
+  ]);
+  const filtered = Object.keys(page).some((k) => k !== "cursor");
+  const csv = `/v1/files${queryString({ ...query, cursor: undefined, format: "csv" })}`;
+  return (
+    <>
+      <Filters page={page} projects={projects} />
+      <div class="actions">
+        <a class="button secondary" href={csv} download="files.csv">
+          Download CSV of this filter
+        </a>
+      </div>
+      {files.data.length === 0 ? (
+        filtered ? (
+          <Empty title="No file matches these filters.">Widen them, or clear them to see every file.</Empty>
+        ) : (
+          <Empty title="The ledger holds no files yet.">
+            Run <code>ucledger sync files</code> to read them from Uploadcare.
+          </Empty>
+        )
+      ) : (
+        <Table caption="Files" head={["File name", "State", "Size", "MIME type", "Uploaded", ...(projects.length > 1 ? ["Project"] : [])]}>
+          {files.data.map((f) => (
+            <tr>
+              <td class="name">
+                <a href={fileHref(f.projectKey, f.uuid)}>{f.originalFilename || f.uuid}</a>
+                {f.missingSince ? <span class="badge badge-error">missing</span> : null}
+              </td>
+              <td>
+                <Status value={stateOf(f)} />
+              </td>
+              <td class="num">
+                <Bytes value={f.size} />
+              </td>
+              <td>{f.mimeType}</td>
+              <td>
+                <Time iso={f.datetimeUploaded} />
+              </td>
+              {projects.length > 1 ? <td>{f.projectKey}</td> : null}
+            </tr>
+          ))}
+        </Table>
+      )}
+      <Pager path="/dashboard/files" query={page} nextCursor={files.nextCursor} total={files.total} totalExact={files.totalExact} shown={files.data.length} />
+    </>
+  );
+}

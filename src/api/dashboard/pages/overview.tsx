@@ -1,0 +1,194 @@
+import type { ProjectEntry } from "../../../db/queries/project-list.ts";
+import { isoWeekOf, localDate } from "../../../reports/weekly/period.ts";
+import { formatBytes, formatCount } from "../../../reports/weekly/format.ts";
+import { weekOverview } from "../charts.ts";
+import type { ListPage, PageContext } from "../context.ts";
+import { Bytes, Count, Empty, Status, Table, Time } from "../ui.tsx";
+
+interface Tally {
+  count: number;
+  bytes: number;
+}
+interface ProjectStats {
+  projectKey: string;
+  files: Tally;
+  byState: { stored: Tally; unstored: Tally; removed: Tally; missing: Tally };
+  byMimeType: (Tally & { mimeType: string })[];
+}
+interface SyncRun {
+  id: string;
+  stream: string;
+  lane: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: string;
+  seen: number;
+  inserted: number;
+  changed: number;
+  error: string | null;
+}
+
+const WEEK = /^\d{4}-W\d{2}$/;
+
+function ProjectPicker({ projects, selected, week }: { projects: ProjectEntry[]; selected: string; week: string }) {
+  return (
+    <form class="filters" method="get" action="/dashboard">
+      <label>
+        Project
+        <select name="project">
+          {projects.map((p) => (
+            <option value={p.projectKey} selected={p.projectKey === selected}>
+              {p.name} ({p.projectKey})
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Week
+        <input name="week" value={week} pattern="\d{4}-W\d{2}" placeholder="2026-W47" size={9} />
+      </label>
+      <button type="submit">Show</button>
+    </form>
+  );
+}
+
+function StateCards({ stats }: { stats: ProjectStats }) {
+  const cards: [string, Tally, string][] = [
+    ["All files", stats.files, "every file the ledger knows, removed ones included"],
+    ["Stored", stats.byState.stored, "kept by Uploadcare until deleted"],
+    ["Unstored", stats.byState.unstored, "removed by Uploadcare 24 hours after upload unless stored"],
+    ["Removed", stats.byState.removed, "deleted, by someone or by expiry"],
+    ["Missing", stats.byState.missing, "no longer listed by Uploadcare, without a removal"],
+  ];
+  return (
+    <div class="grid">
+      {cards.map(([label, tally, hint]) => (
+        <div class="card" title={hint}>
+          <div class="muted">{label}</div>
+          <div class="figure">
+            <Count value={tally.count} />
+          </div>
+          <Bytes value={tally.bytes} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function SyncHealth({ runs }: { runs: SyncRun[] }) {
+  if (runs.length === 0) {
+    return (
+      <Empty title="No sync has run yet.">
+        Run <code>ucledger sync files</code>, or leave <code>npm start</code> running: its scheduler syncs every few minutes.
+      </Empty>
+    );
+  }
+  return (
+    <Table caption="Latest sync runs" head={["Stream", "Lane", "Started", "Finished", "Status", "Seen", "New", "Changed", "Error"]}>
+      {runs.map((r) => (
+        <tr class={r.status === "failed" ? "error" : undefined}>
+          <td>{r.stream}</td>
+          <td>{r.lane}</td>
+          <td>
+            <Time iso={r.startedAt} />
+          </td>
+          <td>
+            <Time iso={r.finishedAt} />
+          </td>
+          <td>
+            <Status value={r.status} />
+          </td>
+          <td class="num">{formatCount(r.seen)}</td>
+          <td class="num">{formatCount(r.inserted)}</td>
+          <td class="num">{formatCount(r.changed)}</td>
+          <td>{r.error ?? ""}</td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+export async function overviewPage(ctx: PageContext) {
+  const { data: projects } = await ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 });
+  if (projects.length === 0) {
+    return (
+      <Empty title="No project is configured.">
+        Set <code>UPLOADCARE_PUBLIC_KEY</code> and <code>UPLOADCARE_SECRET_KEY</code> (or <code>UCLEDGER_CONFIG</code> for several projects) and restart ucledger.
+      </Empty>
+    );
+  }
+  const asked = ctx.url.searchParams.get("project");
+  const project = projects.find((p) => p.projectKey === asked) ?? projects[0]!;
+  const askedWeek = ctx.url.searchParams.get("week") ?? "";
+  const week = WEEK.test(askedWeek) ? askedWeek : isoWeekOf(localDate(ctx.now(), ctx.timezone));
+  const key = project.projectKey;
+
+  const [stats, runs, overview] = await Promise.all([
+    ctx.api.get<{ projects: ProjectStats[] }>("/v1/stats/summary", { project: key }),
+    ctx.api.get<ListPage<SyncRun>>("/v1/sync/runs", { project: key, limit: 8, count: "none" }),
+    weekOverview(ctx.db, { projectKey: key, week, timezone: ctx.timezone, now: ctx.now() }),
+  ]);
+  const figures = stats.projects[0]!;
+  const usage = overview.report.usage;
+  return (
+    <>
+      {projects.length > 1 || askedWeek ? <ProjectPicker projects={projects} selected={key} week={week} /> : null}
+      <p class="muted">
+        {project.name} <code>{key}</code>
+        {project.isDemo ? " — the built-in demo sandbox, not a real Uploadcare project" : ""}
+      </p>
+      <h2>Files by state</h2>
+      {figures.files.count === 0 ? (
+        <Empty title="The ledger holds no files of this project yet.">
+          Run <code>ucledger sync files</code> to read them from Uploadcare.
+        </Empty>
+      ) : (
+        <StateCards stats={figures} />
+      )}
+      <h2>Sync health</h2>
+      <SyncHealth runs={runs.data} />
+      <h2>
+        Week {week} <span class="muted">({ctx.timezone}; compared with the week before)</span>
+      </h2>
+      <div class="charts">
+        {overview.charts.map((c) => (
+          <img src={c.src} alt={c.title} width={640} loading="lazy" />
+        ))}
+      </div>
+      <h2>Traffic, storage and operations</h2>
+      {usage.synced ? (
+        <Table caption="Usage this week" head={["Metric", "This week", "Previous week"]}>
+          {usage.metrics.map((m) => (
+            <tr>
+              <td>{m.metric}</td>
+              <td class="num">{m.total.current === null ? "—" : m.unit === "bytes" ? formatBytes(m.total.current) : formatCount(m.total.current)}</td>
+              <td class="num">{m.total.previous === null ? "—" : m.unit === "bytes" ? formatBytes(m.total.previous) : formatCount(m.total.previous)}</td>
+            </tr>
+          ))}
+        </Table>
+      ) : (
+        <Empty title="No usage figures yet.">
+          Set <code>UPLOADCARE_PROJECT_API_TOKEN</code>; the usage job then fetches daily traffic, storage and operations every night.
+        </Empty>
+      )}
+      <h2>MIME types</h2>
+      {figures.byMimeType.length === 0 ? (
+        <Empty title="No files, so no MIME types." />
+      ) : (
+        <Table caption="Files by MIME type" head={["MIME type", "Files", "Bytes"]}>
+          {figures.byMimeType.slice(0, 15).map((m) => (
+            <tr>
+              <td>{m.mimeType}</td>
+              <td class="num">
+                <Count value={m.count} />
+              </td>
+              <td class="num">
+                <Bytes value={m.bytes} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,181 @@
+import type { Context } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+import type { Db } from "../../db/client.ts";
+import type { Logger } from "../../logger.ts";
+import type { App } from "../app.ts";
+import { ApiFailure, apiClient } from "./api-client.ts";
+import { ASSETS } from "./assets.ts";
+import type { PageContext } from "./context.ts";
+import { Layout, type PageShell, type SectionId } from "./layout.tsx";
+import { apiLogPage } from "./pages/api-log.tsx";
+import { auditPage } from "./pages/audit.tsx";
+import { filePage } from "./pages/file.tsx";
+import { filesPage } from "./pages/files.tsx";
+import { overviewPage } from "./pages/overview.tsx";
+import { planPage } from "./pages/plan.tsx";
+import { plansPage } from "./pages/plans.tsx";
+import { reportPage, reportsPage } from "./pages/reports.tsx";
+import { signInBody } from "./pages/sign-in.tsx";
+import { csrfToken, endSession, readSession, requireCsrf, startSession } from "./session.ts";
+import { Notice } from "./ui.tsx";
+import type { Child } from "hono/jsx";
+import { findLiveToken } from "../../db/queries/tokens.ts";
+import { TOKEN_SHAPE } from "../auth.ts";
+
+/**
+ * The dashboard: server-rendered pages under /dashboard that read and act
+ * through the HTTP API as the signed-in token (see api-client.ts), with a
+ * strict Content-Security-Policy (own scripts and styles only) as a second
+ * line behind the escaping.
+ */
+
+export interface DashboardDeps {
+  database: { db: Db };
+  logger: Logger;
+  timezone: string;
+  now: () => Date;
+}
+
+const UUID = "[0-9a-fA-F-]{36}";
+const PROJECT = "[^/]{1,200}";
+
+const security = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    frameSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+    objectSrc: ["'none'"],
+  },
+  referrerPolicy: "same-origin",
+});
+
+function render(c: Context, shell: PageShell, body: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 500 = 200) {
+  c.header("Cache-Control", "no-store");
+  return c.html(`<!doctype html>${<Layout shell={shell}>{body}</Layout>}`, status);
+}
+
+/** Where to go after signing in: a dashboard path only, never another site. */
+function safeNext(value: unknown): string {
+  return typeof value === "string" && /^\/dashboard(\/[^\s\\]*)?(\?[^\s\\]*)?$/.test(value) && !value.startsWith("//") ? value : "/dashboard";
+}
+
+export function registerDashboard(app: App, deps: DashboardDeps) {
+  const db = deps.database.db;
+
+  app.get("/", (c) => c.redirect("/dashboard", 302));
+  app.use("/dashboard", security);
+  app.use("/dashboard/*", security);
+
+  app.get("/dashboard/assets/:name", (c) => {
+    const asset = ASSETS[c.req.param("name")];
+    if (!asset) return c.text("no such asset", 404);
+    c.header("Cache-Control", "public, max-age=31536000, immutable");
+    return c.body(asset.body, 200, { "Content-Type": asset.type });
+  });
+
+  const refused = (c: Context) =>
+    render(
+      c,
+      { title: "Form refused" },
+      <Notice kind="error">
+        This form was refused: it did not carry this browser's security token, so it may have come from another site. Go back, reload the page and send it
+        again.
+      </Notice>,
+      403,
+    );
+  app.use("/dashboard/*", requireCsrf(refused));
+
+  const signInPage = (c: Context, error?: string, status: 200 | 401 = 200) =>
+    render(c, { title: "Sign in" }, signInBody({ csrf: csrfToken(c), error, next: safeNext(c.req.query("next")) }), status);
+
+  app.get("/dashboard/sign-in", (c) => signInPage(c));
+  app.post("/dashboard/sign-in", async (c) => {
+    const form = await c.req.parseBody();
+    const token = typeof form["token"] === "string" ? form["token"].trim() : "";
+    const caller = TOKEN_SHAPE.test(token) ? await findLiveToken(db, token) : null;
+    if (!caller) return signInPage(c, "That token is unknown or revoked.", 401);
+    startSession(c, token);
+    return c.redirect(safeNext(form["next"]), 303);
+  });
+  app.post("/dashboard/sign-out", (c) => {
+    endSession(c);
+    return c.redirect("/dashboard/sign-in", 303);
+  });
+
+  /** Runs a page as the signed-in caller; sends others to sign in. */
+  const page =
+    (section: SectionId, title: string | null, build: (ctx: PageContext, c: Context) => Promise<Child | { title: string; body: Child } | Response>) =>
+    async (c: Context) => {
+      const session = await readSession(c, db);
+      const url = new URL(c.req.url);
+      if (!session) {
+        if (c.req.method !== "GET") return c.redirect("/dashboard/sign-in", 303);
+        return c.redirect(`/dashboard/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      }
+      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.token), url, timezone: deps.timezone, db, now: deps.now };
+      const shell = (t: string): PageShell => ({ title: t, section, caller: session.caller, csrf: ctx.csrf });
+      try {
+        const built = await build(ctx, c);
+        if (built instanceof Response) return built;
+        if (built && typeof built === "object" && "body" in built && "title" in built) return render(c, shell(built.title), built.body);
+        return render(c, shell(title ?? ""), built as Child);
+      } catch (err) {
+        if (!(err instanceof ApiFailure)) throw err;
+        if (err.status === 401) return c.redirect("/dashboard/sign-in", 303);
+        return render(c, shell(title ?? "Not available"), <Notice kind="error">{err.message}</Notice>, err.status === 404 ? 404 : err.status === 403 ? 403 : 400);
+      }
+    };
+
+  app.get("/dashboard", page("overview", "Overview", overviewPage));
+  app.get("/dashboard/files", page("files", "Files", filesPage));
+  app.get(`/dashboard/files/:project{${PROJECT}}/:uuid{${UUID}}`, page("files", "File", (ctx, c) => filePage(ctx, c.req.param("project")!, c.req.param("uuid")!)));
+  app.get("/dashboard/audit", page("audit", "Audit", auditPage));
+  app.get("/dashboard/plans", page("plans", "Plans", (ctx) => plansPage(ctx)));
+  app.get(`/dashboard/plans/:id{${UUID}}`, page("plans", "Plan", (ctx, c) => planPage(ctx, c.req.param("id")!)));
+  app.get("/dashboard/reports", page("reports", "Reports", reportsPage));
+  app.get(`/dashboard/reports/:id{${UUID}}`, page("reports", "Report", (ctx, c) => reportPage(ctx, c.req.param("id")!)));
+  app.get("/dashboard/api-log", page("api-log", "API log", apiLogPage));
+
+  // Actions: each is one API call as the signed-in token; the API decides whether the role may.
+  app.post(
+    "/dashboard/plans",
+    page("plans", "Plans", async (ctx, c) => {
+      const form = await c.req.parseBody();
+      try {
+        const plan = await ctx.api.post<{ id: string }>("/v1/plans", { policy: String(form["policy"] ?? ""), project: String(form["project"] ?? "") || undefined });
+        return c.redirect(`/dashboard/plans/${plan.id}?done=proposed`, 303);
+      } catch (err) {
+        if (err instanceof ApiFailure && err.status !== 401) return plansPage(ctx, err.message);
+        throw err;
+      }
+    }),
+  );
+
+  for (const action of ["approve", "apply", "cancel"] as const) {
+    app.post(
+      `/dashboard/plans/:id{${UUID}}/${action}`,
+      page("plans", "Plan", async (ctx, c) => {
+        const id = c.req.param("id")!;
+        const form = await c.req.parseBody();
+        try {
+          if (action === "apply") {
+            if (form["confirm"] !== "yes") throw new ApiFailure(400, "BAD_REQUEST", "confirm: tick the box to apply the plan");
+            await ctx.api.post(`/v1/plans/${id}/apply`);
+          } else {
+            await ctx.api.post(`/v1/plans/${id}/${action}`, { reason: String(form["reason"] ?? "") });
+          }
+        } catch (err) {
+          if (err instanceof ApiFailure && err.status !== 401) return planPage(ctx, id, { error: err.message });
+          throw err;
+        }
+        // Post, then redirect: reloading the page afterwards sends nothing again.
+        return c.redirect(`/dashboard/plans/${id}?done=${action}`, 303);
+      }),
+    );
+  }
+}
