@@ -1,25 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const ENTRY = fileURLToPath(new URL("../src/index.ts", import.meta.url));
-
-function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
-}
+import { randomPort, startServer as start, waitForHealth } from "./support/server.ts";
 
 /**
  * The promise is /healthz within 20 s of `npm start` on an idle machine; tests run
@@ -27,24 +10,10 @@ function start(env: Record<string, string>) {
  */
 const START_BUDGET_MS = 45_000;
 
-async function waitForHealth(port: number, timeoutMs: number): Promise<unknown> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (res.ok) return res.json();
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`no /healthz on ${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe("npm start", () => {
   it("serves /healthz in demo mode, refuses a second instance on the same data dir, and exits 0 on SIGINT", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ucl-start-"));
-    const port = 30_000 + Math.floor(Math.random() * 20_000);
+    const port = randomPort();
     const first = start({ UCLEDGER_DATA_DIR: dataDir, PORT: String(port) });
     try {
       expect(await waitForHealth(port, START_BUDGET_MS)).toEqual({ status: "ok", database: "pglite", version: expect.any(String) });

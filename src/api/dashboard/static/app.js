@@ -30,7 +30,8 @@ function followPlan(el) {
       }
       if (text) text.textContent = `${finished} of ${plan.fileCount} files handled: ${p.done.files} done, ${p.skipped.files} skipped, ${p.failed.files} failed`;
       if (plan.status !== "applying") {
-        window.location.reload();
+        // Without ?done=: the "applying" notice is over.
+        window.location.replace(window.location.pathname);
         return;
       }
     } catch {
