@@ -64,7 +64,69 @@ export const ProjectConfig = z.object({
 });
 export type ProjectConfig = z.infer<typeof ProjectConfig>;
 
-const ConfigFile = z.object({ projects: z.array(ProjectConfig).min(1, "must list at least one project") }).strict();
+/** A reference source's name: `app-db`, `cms` (it appears in URLs and in job names). */
+export const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * A reference source declared in the configuration: a pull source (with `url`
+ * and `query`) or a push source whose expected interval is not the default.
+ */
+export const ReferenceSourceConfig = z
+  .object({
+    name: z.string().regex(SOURCE_NAME, "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"),
+    /** The project the source's references belong to; optional with one project. */
+    project: nonEmpty.optional(),
+    /** The application's PostgreSQL (a secret: never logged or echoed). */
+    url: postgresUrl.optional(),
+    /** Returns a `ref` and a `value` column; runs in a READ ONLY transaction. */
+    query: nonEmpty.max(100_000, "must be at most 100000 characters").optional(),
+    /** Cron (UTC) of the pull; default hourly. */
+    schedule: nonEmpty.optional(),
+    /** Not reported for longer than this: stale. */
+    staleAfterHours: z.number().int("must be a whole number of hours").min(1, "must be at least 1").max(24 * 365, "must be at most 8760").optional(),
+    statementTimeoutMs: z.number().int("must be a whole number of milliseconds").min(100, "must be at least 100").max(3_600_000, "must be at most 3600000").optional(),
+  })
+  .strict()
+  .refine((s) => (s.url === undefined) === (s.query === undefined), "url and query go together (a pull source needs both)")
+  .refine((s) => s.url !== undefined || (s.schedule === undefined && s.statementTimeoutMs === undefined), "schedule and statementTimeoutMs are for pull sources (with url and query)");
+export type ReferenceSourceConfig = z.infer<typeof ReferenceSourceConfig>;
+
+/** A custom CDN domain whose URLs name files like ucarecdn.com's: `cdn.example.com` or `example.com/media`. */
+const CdnDomain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?(\/[^\s?#]*)?$/, "must be a host name, optionally with a path prefix (cdn.example.com or example.com/media)")
+  .transform((d) => d.replace(/\/+$/, ""));
+
+const ConfigFile = z
+  .object({
+    projects: z.array(ProjectConfig).min(1, "must list at least one project"),
+    referenceSources: z.array(ReferenceSourceConfig).max(100, "at most 100 sources").optional(),
+    cdnDomains: z.array(CdnDomain).max(100, "at most 100 domains").optional(),
+  })
+  .strict();
+type ConfigFile = z.infer<typeof ConfigFile>;
+
+/** Defaults of a reference source's settings. */
+export const REFERENCE_DEFAULTS = { staleAfterHours: 48, pullSchedule: "0 * * * *", statementTimeoutMs: 60_000, maxDropShare: 0.1 } as const;
+
+/** A configured reference source with its project resolved and defaults filled in. */
+export interface ReferenceSourceSettings {
+  name: string;
+  projectKey: string;
+  staleAfterHours: number;
+  /** Present for pull sources. */
+  pull: { url: string; query: string; schedule: string; statementTimeoutMs: number } | undefined;
+}
+
+export interface ReferenceSettings {
+  /** A replacement that drops more than this share of a source's references is refused unless forced. */
+  maxDropShare: number;
+  /** Custom CDN domains (host, or host/path-prefix), lower case, besides Uploadcare's own. */
+  cdnDomains: string[];
+  sources: ReferenceSourceSettings[];
+}
 
 const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
@@ -88,6 +150,12 @@ const EnvSchema = z.object({
   UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
   UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
   UCLEDGER_PUBLIC_URL: httpUrl.optional(),
+  UCLEDGER_REFERENCE_MAX_DROP: z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a share from 0 to 1, such as 0.1")
+    .transform(Number)
+    .default(REFERENCE_DEFAULTS.maxDropShare),
   SMTP_URL: z
     .string()
     .trim()
@@ -139,6 +207,8 @@ export interface Env {
   publicUrl: string;
   /** Weekly report email; unset SMTP_URL means reports are kept but not mailed. */
   mail: { smtpUrl: string | undefined; from: string | undefined; recipients: string[] };
+  /** Reference sources and how their values are read (docs/references.md). */
+  references: ReferenceSettings;
 }
 
 /** Names the first problem as `VARIABLE: what is wrong`, never echoing the value. */
@@ -154,7 +224,7 @@ function withoutEmpty(source: Record<string, string | undefined>): Record<string
   return out;
 }
 
-function readConfigFile(path: string): ProjectConfig[] {
+function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -170,7 +240,35 @@ function readConfigFile(path: string): ProjectConfig[] {
   }
   const parsed = ConfigFile.safeParse(json);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!, `UCLEDGER_CONFIG ${path}: `));
-  return parsed.data.projects;
+  return parsed.data;
+}
+
+/** Resolves each source's project and fills in defaults; names are unique per project. */
+function referenceSourcesFrom(declared: ReferenceSourceConfig[], projects: ProjectConfig[]): ReferenceSourceSettings[] {
+  const keys = projects.map((p) => p.publicKey);
+  const seen = new Set<string>();
+  return declared.map((s, i) => {
+    const where = `UCLEDGER_CONFIG: referenceSources.${i}`;
+    const projectKey = s.project ?? (keys.length === 1 ? keys[0] : undefined);
+    if (!projectKey) throw new ConfigError(`${where}.project: required when several projects are configured`);
+    if (!keys.includes(projectKey)) throw new ConfigError(`${where}.project: ${projectKey} is not a configured project`);
+    if (seen.has(`${projectKey}/${s.name}`)) throw new ConfigError(`${where}.name: source ${s.name} is listed twice for project ${projectKey}`);
+    seen.add(`${projectKey}/${s.name}`);
+    return {
+      name: s.name,
+      projectKey,
+      staleAfterHours: s.staleAfterHours ?? REFERENCE_DEFAULTS.staleAfterHours,
+      pull:
+        s.url !== undefined && s.query !== undefined
+          ? {
+              url: s.url,
+              query: s.query,
+              schedule: s.schedule ?? REFERENCE_DEFAULTS.pullSchedule,
+              statementTimeoutMs: s.statementTimeoutMs ?? REFERENCE_DEFAULTS.statementTimeoutMs,
+            }
+          : undefined,
+    };
+  });
 }
 
 /** Parses configuration from an environment-like object; throws ConfigError on the first problem. */
@@ -187,7 +285,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (raw.SMTP_URL && (!raw.REPORT_FROM || !raw.REPORT_RECIPIENTS?.length)) {
     throw new ConfigError(`${raw.REPORT_FROM ? "REPORT_RECIPIENTS" : "REPORT_FROM"}: must be set when SMTP_URL is set`);
   }
-  const projects: ProjectConfig[] = raw.UCLEDGER_CONFIG ? readConfigFile(raw.UCLEDGER_CONFIG) : [];
+  const file = raw.UCLEDGER_CONFIG ? readConfigFile(raw.UCLEDGER_CONFIG) : undefined;
+  const projects: ProjectConfig[] = file ? file.projects : [];
   if (raw.UPLOADCARE_PUBLIC_KEY && raw.UPLOADCARE_SECRET_KEY) {
     const fromEnv = ProjectConfig.safeParse({
       publicKey: raw.UPLOADCARE_PUBLIC_KEY,
@@ -228,6 +327,11 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
     publicUrl: (raw.UCLEDGER_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ""),
     mail: { smtpUrl: raw.SMTP_URL, from: raw.REPORT_FROM, recipients: raw.REPORT_RECIPIENTS ?? [] },
+    references: {
+      maxDropShare: raw.UCLEDGER_REFERENCE_MAX_DROP,
+      cdnDomains: [...new Set(file?.cdnDomains ?? [])],
+      sources: referenceSourcesFrom(file?.referenceSources ?? [], projects),
+    },
   };
 }
 

@@ -8,3 +8,4 @@ export * from "./job-claims.ts";
 export * from "./reports.ts";
 export * from "./rollup.ts";
 export * from "./decisions.ts";
+export * from "./references.ts";
