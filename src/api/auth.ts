@@ -5,6 +5,9 @@ import { findLiveToken } from "../db/queries/tokens.ts";
 import { TOKEN_ROLES, type TokenRole } from "../db/schema/index.ts";
 import { errorResponse } from "./errors.ts";
 
+/** The dashboard's HTML pages: they sign people in themselves (a session cookie) and are not part of the API document. */
+export const DASHBOARD_ROUTES: readonly string[] = ["GET /", "GET /dashboard", "GET /dashboard/*", "POST /dashboard/*"];
+
 /**
  * Routes reachable without a token, as `METHOD /path` (HEAD counts as GET).
  * Everything else needs `Authorization: Bearer <token>`. `/metrics` is listed
@@ -18,11 +21,7 @@ export const DEFAULT_PUBLIC_ROUTES: readonly string[] = [
   "GET /docs",
   // Uploadcare cannot send a bearer token: the X-Uc-Signature is its credential.
   "POST /v1/webhooks/uploadcare",
-  // The dashboard signs people in itself (a session cookie) and sends them to its sign-in page.
-  "GET /",
-  "GET /dashboard",
-  "GET /dashboard/*",
-  "POST /dashboard/*",
+  ...DASHBOARD_ROUTES,
 ];
 
 /**

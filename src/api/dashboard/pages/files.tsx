@@ -26,6 +26,7 @@ export function apiQuery(page: Record<string, string>): Query {
   query["uploadedFrom"] = dayStart(page["from"]);
   query["uploadedTo"] = dayStart(page["to"]);
   if (page["metadata"]) query["metadata"] = page["metadata"];
+  if (page["appdata"]) query["appdata"] = page["appdata"];
   return query;
 }
 
@@ -48,6 +49,10 @@ function Filters({ page, projects }: { page: Record<string, string>; projects: P
       <label>
         Metadata key=value
         <input name="metadata" value={field("metadata")} placeholder="subsystem=avatars" size={16} />
+      </label>
+      <label>
+        Appdata key
+        <input name="appdata" value={field("appdata")} placeholder="uc_clamav_virus_scan" size={16} />
       </label>
       <label>
         Uploaded from (UTC)
