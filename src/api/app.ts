@@ -29,6 +29,8 @@ import type { WebhookProject } from "../sync/webhooks/receive.ts";
 import type { DecisionServices } from "../decisions/services.ts";
 import { registerPolicies } from "./policies.ts";
 import { registerPlans } from "./plans.ts";
+import { isReferenceUpload, registerReferences } from "./references.ts";
+import type { ReferenceSettings } from "../env.ts";
 import { registerDashboard } from "./dashboard/register.tsx";
 
 export interface ApiDeps {
@@ -52,6 +54,8 @@ export interface ApiDeps {
   decisions?: DecisionServices;
   /** SMTP for `POST /v1/reports/{id}/send`; without it that route answers 409. */
   reportMail?: ReportMailDeps;
+  /** Reference sources and value parsing; without it, push sources with the defaults. */
+  references?: ReferenceSettings;
   /** The zone weeks are counted in (UCLEDGER_TIMEZONE), for the dashboard's overview; default UTC. */
   timezone?: string;
 }
@@ -73,7 +77,7 @@ function limitBodies(): MiddlewareHandler {
     onError: (c) => errorResponse(c, "PAYLOAD_TOO_LARGE", `body: larger than ${BODY_LIMIT_BYTES} bytes`),
   });
   // The webhook receiver and the log ingest set limits of their own.
-  return (c, next) => (c.req.path === WEBHOOK_PATH || c.req.path === INGEST_PATH ? next() : limit(c, next));
+  return (c, next) => (c.req.path === WEBHOOK_PATH || c.req.path === INGEST_PATH || isReferenceUpload(c.req.method, c.req.path) ? next() : limit(c, next));
 }
 
 /** Builds the HTTP API. No I/O happens here; `src/index.ts` serves it. */
@@ -122,6 +126,7 @@ export function createApp(deps: ApiDeps): App {
   registerTokens(app, deps);
   registerPolicies(app, deps);
   registerPlans(app, deps);
+  registerReferences(app, deps);
   registerViewExports(app, deps);
   registerDocs(app, deps);
   registerDashboard(app, { ...deps, timezone: deps.timezone ?? "UTC", now: deps.now ?? (() => new Date()) });

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { countFiles, findFiles, fileOrder, FILE_SORTS, listFiles, projectsWithFile, type FileFilter, type FileSummary } from "../db/queries/files.ts";
-import { ConflictError, NotFoundError } from "../errors.ts";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import type { ApiDeps, App } from "./app.ts";
 import type { Column } from "./export.ts";
 import { resolveProjects, respondList } from "./listing.ts";
@@ -28,6 +28,10 @@ export const FileSummarySchema = z
     missedScans: z.number().int(),
     firstSeenAt: Timestamp,
     updatedAt: Timestamp,
+    referenced: z.boolean().nullable().openapi({
+      description: "Whether anything references the file (a stale source's hold counts); null while the project has no reference source. See docs/references.md",
+    }),
+    unreferencedSince: Timestamp.nullable().openapi({ description: "Since when nothing references the file; null unless referenced is false" }),
   })
   .openapi("File");
 
@@ -53,7 +57,11 @@ export const FILE_COLUMNS: Column<FileSummary>[] = [
   { name: "missed_scans", value: (f) => f.missedScans },
   { name: "first_seen_at", value: (f) => f.firstSeenAt },
   { name: "updated_at", value: (f) => f.updatedAt },
+  { name: "referenced", value: (f) => f.referenced },
+  { name: "unreferenced_since", value: (f) => f.unreferencedSince },
 ];
+
+const unreferencedDays = count("Unreferenced for at least this many days (implies referenced=false)").refine((n) => n <= 36_500, "must be at most 36500");
 
 const metadataPair = text(1000).refine((v) => v.indexOf("=") > 0, "must be key=value");
 
@@ -70,6 +78,10 @@ const FilesQuery = z.strictObject({
   metadata: repeated(metadataPair, "key=value that must be in the file's metadata; repeat for several (all must match)").optional(),
   appdata: repeated(text(200), "An appdata key that must be present, e.g. uc_clamav_virus_scan; repeatable").optional(),
   filename: text(200, "Case-insensitive substring of the original filename").optional(),
+  referenced: bool("true: referenced by a reference source (or held by a stale one); false: referenced by none").optional(),
+  unreferencedForDays: unreferencedDays.optional(),
+  // The issue and docs/references.md spell it this way; both names are accepted.
+  unreferenced_for_days: unreferencedDays.optional().openapi({ description: "Same as unreferencedForDays" }),
   sort: z.enum(FILE_SORTS, { message: "must be uploaded or size" }).optional().openapi({ description: "Sort key (default uploaded)" }),
   order: orderParam.openapi({ description: "Default desc: newest or largest first" }),
   count: countParam,
@@ -111,6 +123,19 @@ const getRoute = protectedRoute("viewer", {
   },
 });
 
+/** `referenced` and `unreferencedForDays` (either spelling), checked against each other. */
+function referenceFilter(
+  q: { referenced?: boolean | undefined; unreferencedForDays?: number | undefined; unreferenced_for_days?: number | undefined },
+  now: Date,
+): Pick<FileFilter, "referenced" | "unreferencedForDays" | "referenceAt"> {
+  if (q.unreferencedForDays !== undefined && q.unreferenced_for_days !== undefined && q.unreferencedForDays !== q.unreferenced_for_days) {
+    throw new ValidationError("unreferenced_for_days: differs from unreferencedForDays; give one of them");
+  }
+  const days = q.unreferencedForDays ?? q.unreferenced_for_days;
+  if (days !== undefined && q.referenced === true) throw new ValidationError("referenced: true contradicts unreferencedForDays");
+  return { referenced: q.referenced, unreferencedForDays: days, referenceAt: now.toISOString() };
+}
+
 /** The one project holding the file; 404 when none does, 409 when several do and none was named. */
 export async function projectOfFile(deps: ApiDeps, fileUuid: string, project: string | undefined): Promise<string> {
   const db = deps.database.db;
@@ -139,6 +164,7 @@ export function registerFiles(app: App, deps: ApiDeps) {
       metadata: q.metadata?.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)] as [string, string]),
       appdata: q.appdata,
       filename: q.filename,
+      ...referenceFilter(q, (deps.now ?? (() => new Date()))()),
     };
     const sort = q.sort ?? "uploaded";
     const direction = q.order ?? "desc";

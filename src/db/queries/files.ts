@@ -4,6 +4,7 @@ import { queryRows } from "../query.ts";
 import { isoColumn } from "./iso.ts";
 import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection, type Total } from "./keyset.ts";
 import { likePattern, likePrefix } from "./like.ts";
+import { fileReferenceStatus, referencedAt, unreferencedFor } from "./reference-status.ts";
 
 export interface FileFilter {
   projects: string[];
@@ -24,6 +25,12 @@ export interface FileFilter {
   appdata?: string[] | undefined;
   /** Case-insensitive substring of the original filename. */
   filename?: string | undefined;
+  /** true: referenced (a stale source's hold included); false: unreferenced (docs/references.md). */
+  referenced?: boolean | undefined;
+  /** Unreferenced for at least this many days (implies referenced=false). */
+  unreferencedForDays?: number | undefined;
+  /** The moment references are judged at (staleness, days); default the database's now(). */
+  referenceAt?: string | undefined;
 }
 
 export const FILE_SORTS = ["uploaded", "size"] as const;
@@ -48,6 +55,9 @@ export interface FileSummary {
   missedScans: number;
   firstSeenAt: string;
   updatedAt: string;
+  /** Null while the project has no reference source. */
+  referenced: boolean | null;
+  unreferencedSince: string | null;
 }
 
 export interface FileDetail extends FileSummary {
@@ -73,13 +83,24 @@ interface FileRow {
   missed_scans: number;
   first_seen_at: string;
   updated_at: string;
+  referenced: boolean | null;
+  unreferenced_since: string | null;
   data?: Record<string, unknown>;
 }
 
 const COLUMNS = sql.raw(`project_key, uuid::text as uuid, ${isoColumn("datetime_uploaded")},
   ${isoColumn("datetime_stored")}, ${isoColumn("datetime_removed")}, size, mime_type,
   is_image, is_ready, original_filename, original_file_url, metadata, appdata,
-  ${isoColumn("missing_since")}, missed_scans, ${isoColumn("first_seen_at")}, ${isoColumn("updated_at")}`);
+  ${isoColumn("missing_since")}, missed_scans, ${isoColumn("first_seen_at")}, ${isoColumn("updated_at")},
+  rst.is_referenced as referenced, ${isoColumn("rst.unreferenced_since", "unreferenced_since")}`);
+
+const referenceTime = (filter: Pick<FileFilter, "referenceAt">): SQL =>
+  filter.referenceAt === undefined ? sql`now()` : sql`${filter.referenceAt}::timestamptz`;
+
+/** `files` with each row's reference status beside it (a few index probes per row). */
+function filesWithReferences(filter: Pick<FileFilter, "referenceAt">): SQL {
+  return sql`files left join lateral (${fileReferenceStatus("files", referenceTime(filter))}) rst on true`;
+}
 
 export function fileOrder(sort: FileSort, direction: SortDirection): KeysetOrder {
   const lead =
@@ -106,6 +127,10 @@ function conditions(filter: FileFilter): SQL[] {
   for (const [key, value] of filter.metadata ?? []) where.push(sql`metadata @> ${JSON.stringify({ [key]: value })}::jsonb`);
   for (const key of filter.appdata ?? []) where.push(sql`jsonb_exists(coalesce(appdata, '{}'::jsonb), ${key})`);
   if (filter.filename !== undefined) where.push(sql`original_filename ilike ${likePattern(filter.filename)}`);
+  if (filter.referenced === true) where.push(referencedAt("files", referenceTime(filter)));
+  if (filter.referenced === false || filter.unreferencedForDays !== undefined) {
+    where.push(unreferencedFor("files", referenceTime(filter), filter.unreferencedForDays ?? 0));
+  }
   return where;
 }
 
@@ -128,6 +153,8 @@ export function toFileSummary(row: FileRow): FileSummary {
     missedScans: row.missed_scans,
     firstSeenAt: row.first_seen_at,
     updatedAt: row.updated_at,
+    referenced: row.referenced,
+    unreferencedSince: row.unreferenced_since,
   };
 }
 
@@ -137,7 +164,7 @@ export async function listFiles(
 ): Promise<{ items: FileSummary[]; next: KeysetPosition | null }> {
   const page = await pageAcrossProjects<FileRow & Record<string, unknown>>(db, {
     columns: COLUMNS,
-    from: sql`files`,
+    from: filesWithReferences(query.filter),
     where: conditions(query.filter),
     order: fileOrder(query.sort, query.direction),
     projects: query.filter.projects,
@@ -158,7 +185,7 @@ export async function countFiles(db: Queryable, filter: FileFilter, mode: CountM
 /** Every copy of a uuid among the given projects (uuids are not promised unique across projects). */
 export async function findFiles(db: Queryable, uuid: string, projects: string[]): Promise<FileDetail[]> {
   // project_key = any(…) keeps this on the primary key instead of a scan by uuid alone.
-  const rows = await queryRows<FileRow>(db, sql`select ${COLUMNS}, data from files
+  const rows = await queryRows<FileRow>(db, sql`select ${COLUMNS}, data from ${filesWithReferences({})}
     where project_key = any(${sql.param(projects)}::text[]) and uuid = ${uuid}::uuid order by project_key`);
   return rows.map((row) => ({ ...toFileSummary(row), data: row.data ?? {} }));
 }

@@ -4,6 +4,8 @@ import type { Queryable, Tx } from "../client.ts";
 import { execute, queryRows } from "../query.ts";
 import type { ReferenceSnapshotKind, ReferenceSourceKind } from "../schema/index.ts";
 import { isoColumn } from "./iso.ts";
+import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type Total } from "./keyset.ts";
+import { fileReferenceStatus } from "./reference-status.ts";
 
 /**
  * Reads and writes of reference sets. Every write to a project's references
@@ -333,3 +335,81 @@ export async function sourceExists(db: Queryable, projectKey: string, source: st
 
 export { SNAPSHOT_COLUMNS };
 export type { SnapshotRow };
+
+/** Snapshots of one source, newest first, keyset-paged. */
+export const SNAPSHOT_ORDER: KeysetOrder = {
+  lead: [{ expr: sql`n.taken_at`, cast: "timestamptz", field: "taken_at" }],
+  tie: { expr: sql`n.id`, cast: "uuid", field: "id" },
+  direction: "desc",
+};
+
+export async function listSnapshots(
+  db: Queryable,
+  input: { projectKey: string; source: string; after: KeysetPosition | null; limit: number },
+): Promise<{ items: SnapshotRecord[]; next: KeysetPosition | null }> {
+  const page = await pageAcrossProjects<SnapshotRow & Record<string, unknown>>(db, {
+    columns: sql`n.project_key, ${SNAPSHOT_COLUMNS}`,
+    from: sql`reference_snapshots n`,
+    where: [sql`n.source = ${input.source}`],
+    order: SNAPSHOT_ORDER,
+    projects: [input.projectKey],
+    after: input.after,
+    limit: input.limit,
+  });
+  return { items: page.rows.map(toSnapshot), next: page.next };
+}
+
+export async function countSnapshots(db: Queryable, projectKey: string, source: string, mode: CountMode): Promise<Total> {
+  return countRows(db, { from: sql`reference_snapshots n`, where: [sql`n.project_key = ${projectKey}`, sql`n.source = ${source}`], mode });
+}
+
+export interface FileReferences {
+  projectKey: string;
+  uuid: string;
+  /** Null while the project has no reference source. */
+  referenced: boolean | null;
+  unreferencedSince: string | null;
+  /** Referenced now: the latest report of a source that holds it; else when its last reference went away. */
+  lastReferencedAt: string | null;
+  /** True when only a stale source's silence keeps the file referenced. */
+  heldByStaleSource: boolean;
+  references: { source: string; ref: string; value: string; addedAt: string; sourceStale: boolean; sourceLastReportedAt: string | null }[];
+}
+
+/** A file's references and status at `at`. */
+export async function referencesOfFile(db: Queryable, input: { projectKey: string; uuid: string; at: string }): Promise<FileReferences> {
+  const at = sql`${input.at}::timestamptz`;
+  const [status] = await queryRows<{ is_referenced: boolean | null; unreferenced_since: string | null; held_by_stale: boolean | null }>(
+    db,
+    sql`select st.is_referenced, ${sql.raw(isoColumn("st.unreferenced_since", "unreferenced_since"))}, st.held_by_stale
+      from files f join lateral (${fileReferenceStatus("f", at)}) st on true
+      where f.project_key = ${input.projectKey} and f.uuid = ${input.uuid}::uuid`,
+  );
+  const refs = await queryRows<{ source: string; ref: string; value: string; added_at: string; stale: boolean; last_reported_at: string | null }>(
+    db,
+    sql`select r.source, r.ref, r.value, ${sql.raw(isoColumn("r.added_at", "added_at"))},
+        (s.last_reported_at is null or s.last_reported_at < ${at} - s.stale_after_hours * interval '1 hour') as stale,
+        ${sql.raw(isoColumn("s.last_reported_at", "last_reported_at"))}
+      from file_references r join reference_sources s on s.project_key = r.project_key and s.source = r.source
+      where r.project_key = ${input.projectKey} and r.file_uuid = ${input.uuid}::uuid
+      order by r.source collate "C", r.ref collate "C"
+      limit 1000`,
+  );
+  // The moment its last reference went away, for a file that had one.
+  const [lost] = await queryRows<{ unreferenced_since: string | null }>(
+    db,
+    sql`select ${sql.raw(isoColumn("s.unreferenced_since", "unreferenced_since"))} from file_reference_state s
+      where s.project_key = ${input.projectKey} and s.file_uuid = ${input.uuid}::uuid and not s.referenced`,
+  );
+  const referenced = status?.is_referenced ?? null;
+  const lastReport = refs.map((r) => r.last_reported_at).filter((t): t is string => t !== null).sort().at(-1) ?? null;
+  return {
+    projectKey: input.projectKey,
+    uuid: input.uuid,
+    referenced,
+    unreferencedSince: status?.unreferenced_since ?? null,
+    lastReferencedAt: refs.length > 0 ? lastReport : (lost?.unreferenced_since ?? null),
+    heldByStaleSource: status?.held_by_stale ?? false,
+    references: refs.map((r) => ({ source: r.source, ref: r.ref, value: r.value, addedAt: r.added_at, sourceStale: r.stale, sourceLastReportedAt: r.last_reported_at })),
+  };
+}
