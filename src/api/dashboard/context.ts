@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client.ts";
+import type { ProjectEntry } from "../../db/queries/project-list.ts";
 import type { Caller } from "../auth.ts";
 import type { ApiClient } from "./api-client.ts";
 
@@ -28,4 +29,9 @@ export interface ListPage<T> {
   nextCursor: string | null;
   total: number | null;
   totalExact: boolean;
+}
+
+/** Every project the ledger knows (a handful: one page holds them). */
+export async function projectList(ctx: PageContext): Promise<ProjectEntry[]> {
+  return (await ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 })).data;
 }

@@ -1,4 +1,5 @@
 import type { Child } from "hono/jsx";
+import type { ProjectEntry } from "../../db/queries/project-list.ts";
 import { formatBytes, formatCount } from "../../reports/weekly/format.ts";
 import { queryString, type Query } from "./api-client.ts";
 import { CSRF_FIELD } from "./session.ts";
@@ -101,4 +102,9 @@ export function Choice({ name, label, values, selected }: { name: string; label:
       </select>
     </label>
   );
+}
+
+/** A project filter, shown only when there is more than one project to choose from. */
+export function ProjectChoice({ projects, selected }: { projects: ProjectEntry[]; selected: string | undefined }) {
+  return projects.length > 1 ? <Choice name="project" label="Project" values={projects.map((p) => p.projectKey)} selected={selected} /> : null;
 }

@@ -1,7 +1,6 @@
 import type { ApiRequestEntry } from "../../../db/queries/api-requests.ts";
-import type { ProjectEntry } from "../../../db/queries/project-list.ts";
-import { params, type ListPage, type PageContext } from "../context.ts";
-import { Choice, Empty, Pager, Table, Time } from "../ui.tsx";
+import { params, projectList, type ListPage, type PageContext } from "../context.ts";
+import { Choice, Empty, Pager, Table, Time, ProjectChoice } from "../ui.tsx";
 
 const APIS = ["rest", "upload", "project", "webhook"] as const;
 const STATUS_CLASSES = ["5xx", "4xx", "2xx", "none"] as const;
@@ -11,14 +10,14 @@ const isError = (r: ApiRequestEntry) => r.status === null || r.status >= 400 || 
 export async function apiLogPage(ctx: PageContext) {
   const page = params(ctx.url);
   const order = page["order"] === "recent" ? "recent" : "errors_first";
-  const [{ data: projects }, requests] = await Promise.all([
-    ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 }),
+  const [projects, requests] = await Promise.all([
+    projectList(ctx),
     ctx.api.get<ListPage<ApiRequestEntry>>("/v1/api-logs", { project: page["project"], api: page["api"], status: page["status"], order, cursor: page["cursor"], limit: 100 }),
   ]);
   return (
     <>
       <form class="filters" method="get" action="/dashboard/api-log" role="search" aria-label="Filter requests">
-        {projects.length > 1 ? <Choice name="project" label="Project" values={projects.map((p) => p.projectKey)} selected={page["project"]} /> : null}
+        <ProjectChoice projects={projects} selected={page["project"]} />
         <Choice name="api" label="API" values={APIS} selected={page["api"]} />
         <Choice name="status" label="Status" values={STATUS_CLASSES} selected={page["status"]} />
         <label>

@@ -1,9 +1,8 @@
 import type { AuditEvent } from "../../../db/queries/events.ts";
-import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import { EVENT_KINDS, EVENT_SOURCES } from "../../../db/schema/index.ts";
 import type { Query } from "../api-client.ts";
-import { params, type ListPage, type PageContext } from "../context.ts";
-import { Choice, Empty, Notice, Pager, Table, Time, fileHref } from "../ui.tsx";
+import { params, projectList, type ListPage, type PageContext } from "../context.ts";
+import { Choice, Empty, Notice, Pager, Table, Time, fileHref, ProjectChoice } from "../ui.tsx";
 
 interface ChainReport {
   projectKey: string;
@@ -52,8 +51,8 @@ export async function auditPage(ctx: PageContext) {
     to: dayStart(page["to"]),
     cursor: page["cursor"],
   };
-  const [{ data: projects }, events, chain] = await Promise.all([
-    ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 }),
+  const [projects, events, chain] = await Promise.all([
+    projectList(ctx),
     ctx.api.get<ListPage<AuditEvent>>("/v1/events", { ...query, limit: 100 }),
     page["verify"] ? ctx.api.get<{ projects: ChainReport[] }>("/v1/audit/verify", { project: page["project"] }) : Promise.resolve(null),
   ]);
@@ -63,7 +62,7 @@ export async function auditPage(ctx: PageContext) {
       <ChainStatus reports={chain?.projects ?? null} />
       <h2>Events</h2>
       <form class="filters" method="get" action="/dashboard/audit" role="search" aria-label="Filter events">
-        {projects.length > 1 ? <Choice name="project" label="Project" values={projects.map((p) => p.projectKey)} selected={page["project"]} /> : null}
+        <ProjectChoice projects={projects} selected={page["project"]} />
         <Choice name="kind" label="Kind" values={EVENT_KINDS} selected={page["kind"]} />
         <Choice name="source" label="Source" values={EVENT_SOURCES} selected={page["source"]} />
         <label>

@@ -1,8 +1,8 @@
 import type { FileSummary } from "../../../db/queries/files.ts";
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import { queryString, type Query } from "../api-client.ts";
-import { params, type ListPage, type PageContext } from "../context.ts";
-import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref } from "../ui.tsx";
+import { params, projectList, type ListPage, type PageContext } from "../context.ts";
+import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref, ProjectChoice } from "../ui.tsx";
 
 /**
  * The files list: a form over the filters of GET /v1/files. The page's own
@@ -36,7 +36,7 @@ function Filters({ page, projects }: { page: Record<string, string>; projects: P
   const field = (name: string) => page[name] ?? "";
   return (
     <form class="filters" method="get" action="/dashboard/files" role="search" aria-label="Filter files">
-      {projects.length > 1 ? <Choice name="project" label="Project" values={projects.map((p) => p.projectKey)} selected={page["project"]} /> : null}
+      <ProjectChoice projects={projects} selected={page["project"]} />
       <Choice name="state" label="State" values={STATES} selected={page["state"]} />
       <label>
         File name contains
@@ -82,8 +82,8 @@ function Filters({ page, projects }: { page: Record<string, string>; projects: P
 export async function filesPage(ctx: PageContext) {
   const page = params(ctx.url);
   const query = apiQuery(page);
-  const [{ data: projects }, files] = await Promise.all([
-    ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 }),
+  const [projects, files] = await Promise.all([
+    projectList(ctx),
     ctx.api.get<ListPage<FileSummary>>("/v1/files", { ...query, limit: 50 }),
   ]);
   const filtered = Object.keys(page).some((k) => k !== "cursor");

@@ -1,32 +1,11 @@
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
+import type { ProjectStats, Tally } from "../../../db/queries/stats.ts";
+import type { SyncRunEntry } from "../../../db/queries/sync-runs.ts";
 import { isoWeekOf, localDate } from "../../../reports/weekly/period.ts";
 import { formatBytes, formatCount } from "../../../reports/weekly/format.ts";
 import { weekOverview } from "../charts.ts";
-import type { ListPage, PageContext } from "../context.ts";
+import { projectList, type ListPage, type PageContext } from "../context.ts";
 import { Bytes, Count, Empty, Status, Table, Time } from "../ui.tsx";
-
-interface Tally {
-  count: number;
-  bytes: number;
-}
-interface ProjectStats {
-  projectKey: string;
-  files: Tally;
-  byState: { stored: Tally; unstored: Tally; removed: Tally; missing: Tally };
-  byMimeType: (Tally & { mimeType: string })[];
-}
-interface SyncRun {
-  id: string;
-  stream: string;
-  lane: string;
-  startedAt: string;
-  finishedAt: string | null;
-  status: string;
-  seen: number;
-  inserted: number;
-  changed: number;
-  error: string | null;
-}
 
 const WEEK = /^\d{4}-W\d{2}$/;
 
@@ -75,7 +54,7 @@ function StateCards({ stats }: { stats: ProjectStats }) {
   );
 }
 
-function SyncHealth({ runs }: { runs: SyncRun[] }) {
+function SyncHealth({ runs }: { runs: SyncRunEntry[] }) {
   if (runs.length === 0) {
     return (
       <Empty title="No sync has run yet.">
@@ -109,7 +88,7 @@ function SyncHealth({ runs }: { runs: SyncRun[] }) {
 }
 
 export async function overviewPage(ctx: PageContext) {
-  const { data: projects } = await ctx.api.get<ListPage<ProjectEntry>>("/v1/projects", { limit: 1000 });
+  const projects = await projectList(ctx);
   if (projects.length === 0) {
     return (
       <Empty title="No project is configured.">
@@ -125,7 +104,7 @@ export async function overviewPage(ctx: PageContext) {
 
   const [stats, runs, overview] = await Promise.all([
     ctx.api.get<{ projects: ProjectStats[] }>("/v1/stats/summary", { project: key }),
-    ctx.api.get<ListPage<SyncRun>>("/v1/sync/runs", { project: key, limit: 8, count: "none" }),
+    ctx.api.get<ListPage<SyncRunEntry>>("/v1/sync/runs", { project: key, limit: 8, count: "none" }),
     weekOverview(ctx.db, { projectKey: key, week, timezone: ctx.timezone, now: ctx.now() }),
   ]);
   const figures = stats.projects[0]!;
