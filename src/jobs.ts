@@ -10,6 +10,9 @@ import { syncFiles, type FilesLane } from "./sync/files/sync-files.ts";
 import type { RunSummary } from "./sync/runs.ts";
 import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
 import { syncUsage } from "./sync/usage/sync-usage.ts";
+import { dropAbandonedStaging } from "./db/queries/references.ts";
+import { dateToTimestamp } from "./db/timestamps.ts";
+import { pullReferences } from "./sync/references/pull.ts";
 
 /** Claims of deployment-wide jobs (not about one project) carry this key. */
 export const DEPLOYMENT_KEY = "*";
@@ -135,6 +138,43 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
       },
     ],
   ];
+  jobs.push(...referenceJobs(runtime));
   for (const [variable, job] of jobs) assertSchedule(variable, job.cron, job.timezone);
   return jobs.map(([, job]) => job);
+}
+
+/** How long a replacement's staged rows may sit before they count as abandoned (the process died mid-upload). */
+const STAGING_MAX_AGE_MS = 24 * 3_600_000;
+
+/** Each pull source on its schedule, and the daily sweep of abandoned uploads. */
+function referenceJobs(runtime: Runtime): [string, JobDefinition][] {
+  const { env, database } = runtime;
+  const settings = env.references;
+  const pulls = settings.sources.filter((s) => s.pull !== undefined);
+  return [
+    ...pulls.map((source): [string, JobDefinition] => [
+      `UCLEDGER_CONFIG referenceSources.${settings.sources.indexOf(source)}.schedule`,
+      {
+        name: `references.pull.${source.projectKey}.${source.name}`,
+        cron: source.pull!.schedule,
+        timezone: "UTC",
+        projectKeys: [source.projectKey],
+        run: async (ctx) => {
+          await pullReferences({ db: database.db, now: () => new Date(), settings, logger: ctx.logger, fence: ctx.fence }, { source });
+        },
+      },
+    ]),
+    [
+      "references maintenance",
+      {
+        name: "maintenance.references",
+        cron: "45 0 * * *",
+        timezone: "UTC",
+        projectKeys: [DEPLOYMENT_KEY],
+        async run() {
+          await dropAbandonedStaging(database.db, dateToTimestamp(new Date(Date.now() - STAGING_MAX_AGE_MS)));
+        },
+      },
+    ],
+  ];
 }

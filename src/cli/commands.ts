@@ -9,6 +9,7 @@ import { policyCommand } from "./policy.ts";
 import { planCommand } from "./plan.ts";
 import { analystCommand } from "./analyst.ts";
 import { exportCommand } from "./export.ts";
+import { referencesCommand } from "./references.ts";
 
 export interface Command {
   summary: string;
@@ -25,6 +26,7 @@ export const commands: Record<string, Command> = {
   export: { summary: "a reporting view to a file: export VIEW --format csv|parquet --out FILE [--project KEY]", run: exportCommand },
   policy: { summary: "store/delete policies: policy templates, policy list, policy create --name N --template ID [--param k=v]", run: policyCommand },
   plan: { summary: "reviewed store/delete plans: plan propose --policy P, plan show|approve|apply|cancel ID (dry run without --yes)", run: planCommand },
+  references: { summary: "reference sources: references pull SOURCE [--project KEY] [--force], references status", run: referencesCommand },
   report: { summary: "store, write out or mail the weekly report: report weekly [--project KEY] [--week 2026-W47] [--send] [--out DIR]", run: reportCommand },
   sandbox: { summary: "serve a local Uploadcare sandbox (REST API v0.7 and Project API usage)", run: sandboxCommand },
 };
