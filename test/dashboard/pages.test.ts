@@ -161,6 +161,24 @@ describe.each(backends)("dashboard pages on %s", (kind) => {
     expect(await bad.text()).toContain("sizeMin");
   });
 
+  it("shows which files the application still references, and filters the unreferenced", async () => {
+    const push = await api.call(`/v1/references/app-db?project=${project}`, {
+      method: "PUT",
+      headers: { "content-type": "application/x-ndjson" },
+      body: `${JSON.stringify({ ref: "orders/1", value: `https://ucarecdn.com/${uuidOf(2)}/-/resize/200x/plain.pdf` })}\n`,
+    });
+    expect(push.status).toBe(200);
+    const { cookie } = await signIn("viewer");
+    const unreferenced = await (await get(`/dashboard/files?project=${project}&referenced=false`, cookie)).text();
+    expect(unreferenced).toContain("old.png");
+    expect(unreferenced).not.toContain("plain.pdf");
+    const file = await (await get(`/dashboard/files/${project}/${uuidOf(2)}`, cookie)).text();
+    expect(file).toContain("orders/1");
+    expect(file).toContain("/-/resize/200x/plain.pdf");
+    const orphan = await (await get(`/dashboard/files/${project}/${uuidOf(3)}`, cookie)).text();
+    expect(orphan).toContain("Nothing references this file since");
+  });
+
   it("shows a viewer no approve or apply button, and an operator both forms with the CSRF token", async () => {
     const viewer = await signIn("viewer");
     const viewerPage = await (await get(`/dashboard/plans/${planId}`, viewer.cookie)).text();

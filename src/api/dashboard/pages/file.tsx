@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../../../db/queries/events.ts";
 import type { FileDetail } from "../../../db/queries/files.ts";
 import type { ListPage, PageContext } from "../context.ts";
-import { Bytes, Empty, Status, Time } from "../ui.tsx";
+import { Bytes, Empty, Status, Table, Time } from "../ui.tsx";
 import { stateOf } from "./files.tsx";
 
 /** Uploadcare's CDN serves every file at this address (custom CDN names aside). */
@@ -58,10 +58,68 @@ function Timeline({ events }: { events: AuditEvent[] }) {
   );
 }
 
+interface FileReferences {
+  referenced: boolean | null;
+  unreferencedSince: string | null;
+  lastReferencedAt: string | null;
+  heldByStaleSource: boolean;
+  references: { source: string; ref: string; value: string; addedAt: string; sourceStale: boolean }[];
+}
+
+/** Which reference sources point at the file (docs/references.md). */
+function References({ refs }: { refs: FileReferences }) {
+  if (refs.referenced === null) {
+    return (
+      <p class="muted">
+        This project has no reference source, so ucledger cannot tell whether your application still uses the file: see <code>docs/references.md</code>.
+      </p>
+    );
+  }
+  return (
+    <>
+      <p>
+        {refs.referenced ? (
+          <>
+            Referenced{refs.heldByStaleSource ? " (held by a source that has not reported in time, so it still counts)" : ""}.
+          </>
+        ) : (
+          <>
+            Nothing references this file since <Time iso={refs.unreferencedSince} />.
+          </>
+        )}{" "}
+        {refs.lastReferencedAt ? (
+          <span class="muted">
+            Last referenced <Time iso={refs.lastReferencedAt} />.
+          </span>
+        ) : null}
+      </p>
+      {refs.references.length > 0 ? (
+        <Table caption="References" head={["Source", "Ref", "Value", "Since"]}>
+          {refs.references.map((r) => (
+            <tr>
+              <td>
+                {r.source} {r.sourceStale ? <span class="badge badge-error">stale</span> : null}
+              </td>
+              <td class="name">{r.ref}</td>
+              <td class="name">
+                <code>{r.value}</code>
+              </td>
+              <td>
+                <Time iso={r.addedAt} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      ) : null}
+    </>
+  );
+}
+
 export async function filePage(ctx: PageContext, projectKey: string, uuid: string) {
-  const [file, events] = await Promise.all([
+  const [file, events, refs] = await Promise.all([
     ctx.api.get<FileDetail>(`/v1/files/${uuid}`, { project: projectKey }),
     ctx.api.get<ListPage<AuditEvent>>(`/v1/files/${uuid}/events`, { project: projectKey, limit: 200, count: "none" }),
+    ctx.api.get<FileReferences>(`/v1/files/${uuid}/references`, { project: projectKey }),
   ]);
   const json = (value: unknown) => JSON.stringify(value, null, 2);
   return {
@@ -129,6 +187,8 @@ export async function filePage(ctx: PageContext, projectKey: string, uuid: strin
         )}
         <h2>Appdata</h2>
         {file.appdata && Object.keys(file.appdata).length > 0 ? <pre>{json(file.appdata)}</pre> : <p class="muted">No appdata.</p>}
+        <h2>References</h2>
+        <References refs={refs} />
         <h2>Audit timeline</h2>
         <Timeline events={events.data} />
         {events.nextCursor ? <p class="muted">The first 200 events are shown; GET /v1/files/{file.uuid}/events has them all.</p> : null}

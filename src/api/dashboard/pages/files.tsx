@@ -11,7 +11,7 @@ import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref, ProjectChoi
  */
 
 const STATES = ["stored", "unstored", "removed"] as const;
-const PASSED = ["project", "mime", "filename", "sizeMin", "sizeMax", "sort", "order", "missing", "cursor"] as const;
+const PASSED = ["project", "mime", "filename", "sizeMin", "sizeMax", "sort", "order", "missing", "referenced", "unreferencedForDays", "cursor"] as const;
 
 /** YYYY-MM-DD (a date input) → the start of that UTC day; anything else goes to the API as typed. */
 const dayStart = (value: string | undefined) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
@@ -71,6 +71,11 @@ function Filters({ page, projects }: { page: Record<string, string>; projects: P
         <input type="number" min={0} name="sizeMax" value={field("sizeMax")} size={8} />
       </label>
       <Choice name="missing" label="Missing upstream" values={["true", "false"]} selected={page["missing"]} />
+      <Choice name="referenced" label="Referenced by the app" values={["true", "false"]} selected={page["referenced"]} />
+      <label>
+        Unreferenced for at least (days)
+        <input type="number" min={0} name="unreferencedForDays" value={field("unreferencedForDays")} size={5} />
+      </label>
       <Choice name="sort" label="Sort by" values={["uploaded", "size"]} selected={page["sort"]} />
       <Choice name="order" label="Order" values={["desc", "asc"]} selected={page["order"]} />
       <button type="submit">Filter</button>
@@ -111,6 +116,7 @@ export async function filesPage(ctx: PageContext) {
               <td class="name">
                 <a href={fileHref(f.projectKey, f.uuid)}>{f.originalFilename || f.uuid}</a>
                 {f.missingSince ? <span class="badge badge-error">missing</span> : null}
+                {f.referenced === false ? <span class="badge badge-unstored">unreferenced</span> : null}
               </td>
               <td>
                 <Status value={stateOf(f)} />
