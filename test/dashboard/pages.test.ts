@@ -18,6 +18,15 @@ function cookiesOf(res: Response): { header: string; raw: string[] } {
   return { header: raw.map((c) => c.split(";")[0]).join("; "), raw };
 }
 
+/** A Cookie header after `later` was set on top of `earlier`, as a browser keeps them (by name, the later wins). */
+function merged(earlier: string, later: string): string {
+  const jar = new Map<string, string>();
+  for (const pair of `${earlier}; ${later}`.split("; ").filter(Boolean)) jar.set(pair.slice(0, pair.indexOf("=")), pair);
+  return [...jar.values()].join("; ");
+}
+
+const cookieValue = (header: string, name: string) => new RegExp(`(?:^|; )${name}=([^;]*)`).exec(header)?.[1];
+
 function formBody(fields: Record<string, string>): { method: string; headers: Record<string, string>; body: string } {
   return { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() };
 }
@@ -40,8 +49,11 @@ describe.each(backends)("dashboard pages on %s", (kind) => {
       headers: { "content-type": "application/x-www-form-urlencoded", cookie: preCookies },
     });
     expect(res.status).toBe(303);
-    const cookie = `${preCookies}; ${cookiesOf(res).header}`;
-    return { res, cookie, csrf };
+    const cookie = merged(preCookies, cookiesOf(res).header);
+    // Signing in replaces the CSRF value: the one from before no longer counts.
+    const fresh = cookieValue(cookie, "ucledger_csrf")!;
+    expect(fresh).not.toBe(csrf);
+    return { res, cookie, csrf: fresh };
   }
 
   const get = (path: string, cookie: string) => api.app.request(path, { headers: { cookie } });
@@ -267,7 +279,7 @@ describe.each(backends)("dashboard empty states on %s", (kind) => {
       ...formBody({ token: api.tokens.viewer, _csrf: csrfIn(await page.text())! }),
       headers: { "content-type": "application/x-www-form-urlencoded", cookie: pre },
     });
-    const cookie = `${pre}; ${cookiesOf(signedIn).header}`;
+    const cookie = merged(pre, cookiesOf(signedIn).header);
     const text = async (path: string) => (await api.app.request(path, { headers: { cookie } })).text();
     expect(await text("/dashboard")).toContain("No sync has run yet.");
     expect(await text("/dashboard/files")).toContain("The ledger holds no files yet.");

@@ -1,8 +1,11 @@
 import type { Context } from "hono";
+import type { Child } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
 import type { Db } from "../../db/client.ts";
+import { findLiveToken } from "../../db/queries/tokens.ts";
 import type { Logger } from "../../logger.ts";
 import type { App } from "../app.ts";
+import { TOKEN_SHAPE } from "../auth.ts";
 import { ApiFailure, apiClient } from "./api-client.ts";
 import { ASSETS } from "./assets.ts";
 import type { PageContext } from "./context.ts";
@@ -18,9 +21,6 @@ import { reportPage, reportsPage } from "./pages/reports.tsx";
 import { signInBody } from "./pages/sign-in.tsx";
 import { csrfToken, endSession, readSession, requireCsrf, startSession } from "./session.ts";
 import { Notice } from "./ui.tsx";
-import type { Child } from "hono/jsx";
-import { findLiveToken } from "../../db/queries/tokens.ts";
-import { TOKEN_SHAPE } from "../auth.ts";
 
 /**
  * The dashboard: server-rendered pages under /dashboard that read and act

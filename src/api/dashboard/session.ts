@@ -28,17 +28,25 @@ export interface DashboardSession {
   token: string;
 }
 
+/** Secure when the browser reached us over HTTPS, directly or through a proxy that says so. */
+function overHttps(c: Context): boolean {
+  return new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto")?.split(",")[0]?.trim() === "https";
+}
+
 function cookieOptions(c: Context, maxAge: number): CookieOptions {
-  return { path: "/", httpOnly: true, sameSite: "Strict", secure: new URL(c.req.url).protocol === "https:", maxAge };
+  return { path: "/", httpOnly: true, sameSite: "Strict", secure: overHttps(c), maxAge };
+}
+
+function newCsrfCookie(c: Context): string {
+  const fresh = randomBytes(32).toString("base64url");
+  setCookie(c, CSRF_COOKIE, fresh, cookieOptions(c, SESSION_SECONDS));
+  return fresh;
 }
 
 /** The CSRF value for this browser, set as a cookie the first time it is needed. */
 export function csrfToken(c: Context): string {
   const existing = getCookie(c, CSRF_COOKIE);
-  if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
-  const fresh = randomBytes(32).toString("base64url");
-  setCookie(c, CSRF_COOKIE, fresh, cookieOptions(c, SESSION_SECONDS));
-  return fresh;
+  return existing && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : newCsrfCookie(c);
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -53,8 +61,10 @@ export function csrfMatches(c: Context, posted: unknown): boolean {
   return typeof posted === "string" && cookie !== undefined && cookie.length > 0 && sameSecret(cookie, posted);
 }
 
+/** Signing in also gives the browser a new CSRF value, so one planted before sign-in is worthless after. */
 export function startSession(c: Context, token: string): void {
   setCookie(c, SESSION_COOKIE, token, cookieOptions(c, SESSION_SECONDS));
+  newCsrfCookie(c);
 }
 
 export function endSession(c: Context): void {
