@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { fileReferenceStatus } from "../db/queries/reference-status.ts";
 import { FILE_STATES, type FileState } from "../db/schema/index.ts";
 
 /**
@@ -36,13 +37,19 @@ export function statePredicate(states: readonly FileState[]): SQL {
 export interface CompileContext {
   /** The reference time of age conditions: the moment the plan was proposed. */
   now: Date;
+  /**
+   * When the files are being judged (default `now`): at apply, the re-check
+   * reads references as they are then, so a file referenced since the plan,
+   * or now held by a stale source, shows as changed evidence and is skipped.
+   */
+  checkedAt?: Date;
 }
 
 export interface ConditionKind<C> {
   /** SQL that is true for the files the condition matches. */
   where(condition: C, ctx: CompileContext): SQL;
   /** What the condition looked at: evidence key → SQL value (anything jsonb_build_object takes). */
-  evidence(condition: C): Record<string, SQL>;
+  evidence(condition: C, ctx: CompileContext): Record<string, SQL>;
   /** False when the condition lets every file through, so it cannot narrow a policy. */
   restricts(condition: C): boolean;
   /** One line for people. */
@@ -134,7 +141,31 @@ export const FilenameCondition = z.strictObject({
   caseSensitive: z.boolean().optional(),
 });
 
-export const Condition = z.discriminatedUnion("kind", [StateCondition, AgeCondition, SizeCondition, MimeCondition, MetadataCondition, AppdataCondition, FilenameCondition]);
+const DAYS_MAX = 36_500;
+const days = (min: number) =>
+  z.number({ message: "must be a number of days" }).min(min, `must be at least ${min}`).max(DAYS_MAX, `must be at most ${DAYS_MAX}`);
+
+/** Files recently uploaded are never orphans by default: the form that will reference them may not be submitted yet. */
+export const DEFAULT_GRACE_DAYS = 7;
+
+export const UnreferencedCondition = z.strictObject({
+  kind: z.literal("unreferenced"),
+  /** Nothing has referenced the file for at least this long (docs/references.md says how that is counted). */
+  forAtLeastDays: days(0),
+  /** Files uploaded less than this long ago never match, referenced or not (default 7). */
+  graceDays: days(0).optional(),
+});
+
+export const Condition = z.discriminatedUnion("kind", [
+  StateCondition,
+  AgeCondition,
+  SizeCondition,
+  MimeCondition,
+  MetadataCondition,
+  AppdataCondition,
+  FilenameCondition,
+  UnreferencedCondition,
+]);
 export type Condition = z.infer<typeof Condition>;
 export type ConditionKindName = Condition["kind"];
 
@@ -227,6 +258,24 @@ export const CONDITION_KINDS: { [K in ConditionKindName]: ConditionKind<Extract<
     restricts: () => true,
     describe: (c) => (c.op === "equals" ? `appdata ${c.path} = ${JSON.stringify(c.value)}` : `appdata ${c.path} ${c.op === "exists" ? "is set" : "is not set"}`),
   },
+  unreferenced: {
+    // The status is read as of `checkedAt` (apply: now); the N days and the grace count back from the proposal.
+    where: (c, ctx) => {
+      const checked = sql`${(ctx.checkedAt ?? ctx.now).toISOString()}::timestamptz`;
+      return sql`f.datetime_uploaded <= ${at(ctx.now, (c.graceDays ?? DEFAULT_GRACE_DAYS) * 24)}
+        and exists (select 1 from (${fileReferenceStatus("f", checked)}) st
+          where st.is_referenced = false and st.unreferenced_since <= ${at(ctx.now, c.forAtLeastDays * 24)})`;
+    },
+    evidence: (_c, ctx) => {
+      const status = fileReferenceStatus("f", sql`${(ctx.checkedAt ?? ctx.now).toISOString()}::timestamptz`);
+      return {
+        "references.referenced": sql`(select st.is_referenced from (${status}) st)`,
+        "references.unreferenced_since": sql`(select st.unreferenced_since from (${status}) st)`,
+      };
+    },
+    restricts: () => true,
+    describe: (c) => `not referenced by any reference source for at least ${c.forAtLeastDays} days (and uploaded at least ${c.graceDays ?? DEFAULT_GRACE_DAYS} days ago)`,
+  },
   filename: {
     where: (c) => sql`f.original_filename ${sql.raw(c.caseSensitive ? "like" : "ilike")} ${globToLike(c.pattern)}`,
     evidence: () => ({ original_filename: fileColumn("original_filename") }),
@@ -250,7 +299,7 @@ export interface CompiledConditions {
 export function compileConditions(conditions: readonly Condition[], ctx: CompileContext): CompiledConditions {
   const where = conditions.map((c) => sql`(${kindOf(c).where(c, ctx)})`);
   const evidence = new Map<string, SQL>();
-  for (const c of conditions) for (const [key, value] of Object.entries(kindOf(c).evidence(c))) evidence.set(key, value);
+  for (const c of conditions) for (const [key, value] of Object.entries(kindOf(c).evidence(c, ctx))) evidence.set(key, value);
   const pairs = [...evidence].map(([key, value]) => sql`${key}::text, ${value}`);
   return {
     where: where.length === 0 ? sql`true` : sql.join(where, sql` and `),

@@ -115,7 +115,7 @@ export async function judgeFiles(
   });
   const evaluated = new Map<string, EvaluatedRow>();
   if (rows.length > 0) {
-    const compiled = compileConditions(input.conditions, { now: new Date(plan.proposedAt) });
+    const compiled = compileConditions(input.conditions, { now: new Date(plan.proposedAt), checkedAt: input.now });
     const result = await queryRows<EvaluatedRow>(
       db,
       sql`with f as (

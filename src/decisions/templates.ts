@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { PolicyAction } from "../db/schema/index.ts";
 import { ValidationError } from "../errors.ts";
-import { MetadataKey, safeText, type Condition } from "./conditions.ts";
+import { DEFAULT_GRACE_DAYS, MetadataKey, safeText, type Condition } from "./conditions.ts";
 
 /**
  * Policies for the usual cases. A template turns a few parameters into the
@@ -131,6 +131,23 @@ export const POLICY_TEMPLATES: PolicyTemplate[] = [
         conditions: [{ kind: "age", olderThanHours: p.days * 24 }],
         description: `Archives files older than ${p.days} days to ${p.target}.`,
         archive: { target: p.target },
+      };
+    },
+  },
+  {
+    id: "delete-orphans",
+    action: "delete",
+    summary: "Delete files no reference source has pointed at for N days (orphans), sparing recent uploads",
+    params: { days: "unreferenced for at least this many days, more than 0", graceDays: `never files uploaded in the last N days (default ${DEFAULT_GRACE_DAYS})` },
+    build(raw) {
+      const p = parse(
+        z.strictObject({ days: positive("days"), graceDays: z.coerce.number({ message: "must be a number of days" }).min(0, "must be 0 or more").optional() }),
+        raw,
+        "delete-orphans",
+      );
+      return {
+        conditions: [{ kind: "unreferenced", forAtLeastDays: p.days, graceDays: p.graceDays ?? DEFAULT_GRACE_DAYS }],
+        description: `Deletes files that nothing has referenced for ${p.days} days (see docs/references.md), except uploads of the last ${p.graceDays ?? DEFAULT_GRACE_DAYS} days.`,
       };
     },
   },

@@ -103,6 +103,8 @@ describe("the condition compiler", () => {
     ["a bad MIME type", { kind: "mime", types: ["png"] }, "conditions.0.types.0"],
     ["a bad appdata path", { kind: "appdata", path: "a..b", op: "exists" }, "conditions.0.path"],
     ["an unknown field", { kind: "state", in: ["stored"], extra: 1 }, "conditions.0"],
+    ["unreferenced without days", { kind: "unreferenced" }, "conditions.0.forAtLeastDays"],
+    ["a negative grace period", { kind: "unreferenced", forAtLeastDays: 30, graceDays: -1 }, "conditions.0.graceDays"],
   ])("refuses %s, naming where", (_name, condition, path) => {
     const result = PolicyCreate.safeParse({ name: "p", action: "delete", conditions: [condition] });
     expect(result.success).toBe(false);
@@ -123,6 +125,20 @@ describe("the condition compiler", () => {
         { kind: "appdata", path: "uc_clamav_virus_scan.data.infected", op: "equals", value: true },
       ]),
     ).toEqual(["state is unstored", "uploaded at least 48 h ago", "appdata uc_clamav_virus_scan.data.infected = true"]);
+    expect(describeConditions([{ kind: "unreferenced", forAtLeastDays: 30 }])).toEqual([
+      "not referenced by any reference source for at least 30 days (and uploaded at least 7 days ago)",
+    ]);
+  });
+
+  it("reads references at the check time and counts the days and the grace from the proposal", () => {
+    const condition = Condition.parse({ kind: "unreferenced", forAtLeastDays: 30, graceDays: 2 });
+    const checkedAt = new Date("2026-03-05T00:00:00Z");
+    const { sql: text, params } = dialect.sqlToQuery(compileConditions([condition], { now: NOW, checkedAt }).where);
+    expect(text).toMatch(/^\(f\.datetime_uploaded <= \$1::timestamptz\s+and exists \(select 1 from \(select /);
+    expect(params[0]).toBe("2026-02-27T12:00:00.000Z");
+    expect(params).toContain("2026-03-05T00:00:00.000Z");
+    expect(params.at(-1)).toBe("2026-01-30T12:00:00.000Z");
+    expect(restrictsFiles([condition])).toBe(true);
   });
 });
 

@@ -115,6 +115,8 @@ describe("templates", () => {
     ["delete-unstored-older-than", { hours: "12" }, "delete", 2],
     ["delete-old-with-metadata", { days: 30, metadataKey: "tmp", metadataValue: "1" }, "delete", 2],
     ["archive-older-than", { days: "90", target: "cold-bucket" }, "archive", 1],
+    ["delete-orphans", { days: "30" }, "delete", 1],
+    ["delete-orphans", { days: 90, graceDays: 14 }, "delete", 1],
   ])("builds %s into a valid policy", (template, params, action, conditions) => {
     const policy = resolvePolicyCreate({ name: "t", template, params });
     expect(policy.action).toBe(action);
@@ -135,6 +137,7 @@ describe("templates", () => {
     ["delete-unstored-older-than", { hours: "-3" }, /params\.hours: must be more than 0/],
     ["store-matching-unstored", {}, /needs metadataKey or mime/],
     ["delete-infected", { extra: 1 }, /params/],
+    ["delete-orphans", { days: "0" }, /params\.days: must be more than 0/],
     ["no-such-template", {}, /template: no template "no-such-template"/],
   ])("refuses %s with bad parameters %j", (template, params, message) => {
     expect(() => resolvePolicyCreate({ name: "t", template, params: params as Record<string, string> })).toThrow(ValidationError);
@@ -142,7 +145,7 @@ describe("templates", () => {
   });
 
   it("lists every template with a summary and its parameters", () => {
-    expect(POLICY_TEMPLATES.map((t) => t.id)).toEqual(["store-matching-unstored", "delete-infected", "delete-unstored-older-than", "delete-old-with-metadata", "archive-older-than"]);
+    expect(POLICY_TEMPLATES.map((t) => t.id)).toEqual(["store-matching-unstored", "delete-infected", "delete-unstored-older-than", "delete-old-with-metadata", "archive-older-than", "delete-orphans"]);
     expect(findTemplate("delete-infected").params).toEqual({});
   });
 });
