@@ -8,6 +8,7 @@ import { dateToTimestamp } from "../../src/db/timestamps.ts";
 import type { FileRecord } from "../../src/sync/files/file-record.ts";
 import { writeFiles, type WriteContext } from "../../src/sync/files/write-files.ts";
 import type { TestDatabase } from "../support/db.ts";
+import { replaceReferences } from "../../src/sync/references/replace.ts";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -172,6 +173,20 @@ export async function seedReportingProject(db: Db, projectKey: string): Promise<
            'image/png', 'seed.png', '{}'::jsonb, 1, now() - interval '1 day', now() - interval '1 day', now()
     from plan, (values (1, ${specs[0]!.uuid}, 'done', null), (2, ${specs[1]!.uuid}, 'failed', 'Missing in the project'))
       as s(seq, file_uuid, status, reason)`);
+  // A reference source holding half the files, reported yesterday: for dim_file_v2 and fct_reference_snapshot.
+  await replaceReferences(
+    { db, now: () => new Date(Date.now() - DAY_MS), settings: { maxDropShare: 0.1, cdnDomains: [], sources: [] } },
+    {
+      projectKey,
+      source: "app-db",
+      kind: "push",
+      references: (async function* () {
+        for (const spec of specs.slice(0, 24)) yield { ref: `posts/${spec.uuid.slice(-4)}`, value: `https://ucarecdn.com/${spec.uuid}/-/preview/` };
+      })(),
+      force: false,
+      actor: "seed",
+    },
+  );
   await refreshDailyRollup(db, projectKey);
   return specs;
 }

@@ -50,11 +50,13 @@ describe.each(backends)("the reporting surface on %s", (kind) => {
   it("is exactly the published list of views, columns and types", () => {
     expect(views.map((v) => v.name)).toEqual([
       "dim_file",
+      "dim_file_v2",
       "dim_project",
       "fct_api_request",
       "fct_daily_files",
       "fct_file_event",
       "fct_plan_item",
+      "fct_reference_snapshot",
       "fct_sync_run",
       "fct_usage_daily",
     ]);

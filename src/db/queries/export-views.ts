@@ -20,6 +20,8 @@ export const EXPORT_VIEWS = {
   fct_api_request: ["project_key", "requested_at", "request_id"],
   fct_sync_run: ["project_key", "run_id"],
   fct_plan_item: ["project_key", "plan_id", "item_seq"],
+  dim_file_v2: ["project_key", "file_uuid"],
+  fct_reference_snapshot: ["project_key", "snapshot_id"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ExportView = keyof typeof EXPORT_VIEWS;
