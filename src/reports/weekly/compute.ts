@@ -1,5 +1,6 @@
 import type { ReportDay, WeekPeriod } from "./period.ts";
 import type { FileItem, Week, WeeklyRows } from "./rows.ts";
+import { computeOrphans, type OrphansSection } from "./orphans.ts";
 
 /**
  * Pure assembly of the weekly report: rows and periods in, report out. No I/O,
@@ -79,6 +80,8 @@ export interface WeeklyReport {
     lanes: { stream: string; lane: string; lastSuccessAt: string | null; previousLastSuccessAt: string | null; failedRuns: Pair; incompleteRuns: Pair }[];
   };
   deliveries: { failedAttempts: Pair; deliveries: Pair; gaveUp: Pair };
+  /** Files no reference source points at (docs/references.md). */
+  orphans: OrphansSection;
 }
 
 export type FileState = "stored" | "unstored" | "removed";
@@ -210,6 +213,7 @@ export function computeWeeklyReport({ rows, current, previous, generatedAt }: Co
       deliveries: pairOf(rows.deliveryFailures, (r) => r.deliveries),
       gaveUp: pairOf(rows.deliveryFailures, (r) => r.gaveUp),
     },
+    orphans: computeOrphans(rows.orphans),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Queryable } from "../../db/client.ts";
 import { queryRows } from "../../db/query.ts";
 import { canonicalTimestamp, canonicalTimestampOrNull } from "../../db/timestamps.ts";
 import type { WeekPeriod } from "./period.ts";
+import { readOrphanRows } from "./orphans-query.ts";
 import type { FileItem, Week, WeeklyRows } from "./rows.ts";
 
 /** Lists in the report are short: a person reads them in an email. */
@@ -209,6 +210,7 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
       failed: { current: num(r["failed_current"]), previous: num(r["failed_previous"]) },
       incomplete: { current: num(r["incomplete_current"]), previous: num(r["incomplete_previous"]) },
     })),
+    orphans: await readOrphanRows(db, { projectKey, current, previous }),
     deliveryFailures: deliveryFailures.map((r) => ({
       week: r["week"] as Week,
       failedAttempts: num(r["failed_attempts"]),

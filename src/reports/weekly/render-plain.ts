@@ -1,6 +1,7 @@
 import type { Pair, WeeklyReport } from "./compute.ts";
 import { chartList, formatBytes, formatCount, localTime, weekRangeLabel } from "./format.ts";
 import { chartTable, deletionsTable, deliveriesTable, expiringTable, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
+import { orphansSummary, orphansTable } from "./orphans.ts";
 import type { RenderOptions } from "./render.ts";
 
 /** The report as plain text (the email's text part) and as CSV. */
@@ -48,6 +49,7 @@ export function renderText(r: WeeklyReport, options: RenderOptions): string {
     block("Plans applied", r.plans.byPlan.length ? textTable(plansTable(r)) : "No plans were applied in either week."),
     block("Sync health", r.sync.lanes.length ? textTable(syncTable(r)) : "No sync runs recorded."),
     block("Report deliveries", textTable(deliveriesTable(r))),
+    block("Orphans (files nothing references)", `${orphansSummary(r)}${r.orphans.sources.length ? `\n${textTable(orphansTable(r))}` : ""}`),
     "Sizes in decimal units (1 MB = 1,000,000 bytes). Sent by ucledger.",
   ];
   return `${parts.join("\n")}\n`;
@@ -132,6 +134,26 @@ export function renderCsv(r: WeeklyReport): string {
   pair("deliveries", "week", "failed_attempts", "attempts", r.deliveries.failedAttempts);
   pair("deliveries", "week", "deliveries_with_failures", "deliveries", r.deliveries.deliveries);
   pair("deliveries", "week", "gave_up", "deliveries", r.deliveries.gaveUp);
+  const o = r.orphans;
+  if (!o.configured) add("orphans", "now", "configured", "", null, null, "no reference source configured");
+  else {
+    const asOf = `as of ${o.asOf}`;
+    add("orphans", "now", "files", "files", o.files, null, asOf);
+    add("orphans", "now", "bytes", "bytes", o.bytes, null, asOf);
+    add("orphans", "30_days_or_more", "files", "files", o.unreferenced30Days.files, null, asOf);
+    add("orphans", "30_days_or_more", "bytes", "bytes", o.unreferenced30Days.bytes, null, asOf);
+    add("orphans", "90_days_or_more", "files", "files", o.unreferenced90Days.files, null, asOf);
+    add("orphans", "90_days_or_more", "bytes", "bytes", o.unreferenced90Days.bytes, null, asOf);
+    add("orphans", "new_this_week", "files", "files", o.newThisWeek.files, null, asOf);
+    add("orphans", "new_this_week", "bytes", "bytes", o.newThisWeek.bytes, null, asOf);
+    add("orphans", "held_by_stale_sources", "files", "files", o.heldByStaleSources, null, asOf);
+    for (const src of o.sources) {
+      const note = `${src.kind}; last reported ${src.lastReportedAt ?? "never"}${src.stale ? "; stale" : ""}`;
+      add("orphans", `source ${src.source}`, "references", "references", src.refs, null, note);
+      pair("orphans", `source ${src.source}`, "snapshots", "snapshots", src.snapshots, note);
+      pair("orphans", `source ${src.source}`, "refused", "snapshots", src.refused, note);
+    }
+  }
 
   return [CSV_HEADER as readonly string[], ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
 }

@@ -1,6 +1,7 @@
 import type { WeeklyReport } from "./compute.ts";
 import { chartList, formatBytes, formatCount, formatSigned, localTime, weekRangeLabel } from "./format.ts";
 import { chartTable, deletionsTable, deliveriesTable, expiringTable, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
+import { orphansSummary, orphansTable } from "./orphans.ts";
 
 /**
  * The report as HTML (an email that Outlook and phone clients show alike:
@@ -110,6 +111,9 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
     r.sync.lanes.length ? tableRow(syncTable(r)) : paragraph("No sync runs recorded."),
     heading("Report deliveries"),
     tableRow(deliveriesTable(r)),
+    heading("Orphans: files nothing references"),
+    paragraph(escapeHtml(orphansSummary(r))),
+    r.orphans.sources.length ? tableRow(orphansTable(r)) : "",
     paragraph(`<span style="font-size:12px;color:#666;">Sizes in decimal units (1 MB = 1,000,000 bytes). The week's figures are attached as CSV. Sent by ucledger.</span>`),
   ];
   return `<!DOCTYPE html>

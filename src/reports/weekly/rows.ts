@@ -78,4 +78,29 @@ export interface WeeklyRows {
     incomplete: { current: number; previous: number };
   }[];
   deliveryFailures: { week: Week; failedAttempts: number; deliveries: number; gaveUp: number }[];
+  /** Unreferenced files and reference sources; null (or absent) when the project has no source. */
+  orphans?: OrphanRows | null;
+}
+
+export interface OrphanRows {
+  /** When the ledger was read: orphans are counted as of then, not as of the week's end. */
+  asOf: string;
+  /** Live files (not removed, not missing) nothing references. */
+  orphans: { count: number; bytes: number };
+  over30Days: { count: number; bytes: number };
+  over90Days: { count: number; bytes: number };
+  /** Still unreferenced, and unreferenced since a moment inside the report's week. */
+  newThisWeek: { count: number; bytes: number };
+  /** Files without a reference that count as referenced because a stale source has not reported since. */
+  heldByStale: number;
+  sources: {
+    source: string;
+    kind: string;
+    refs: number;
+    staleAfterHours: number;
+    lastReportedAt: string | null;
+    stale: boolean;
+    applied: { current: number; previous: number };
+    refused: { current: number; previous: number };
+  }[];
 }
