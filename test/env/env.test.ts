@@ -39,6 +39,7 @@ describe("parseEnv", () => {
       metricsPublic: true,
       publicUrl: "http://localhost:3000",
       mail: { smtpUrl: undefined, from: undefined, recipients: [] },
+      references: { maxDropShare: 0.1, cdnDomains: [], sources: [] },
     });
   });
 
@@ -55,6 +56,8 @@ describe("parseEnv", () => {
     [{ SMTP_URL: "http://x" }, /^SMTP_URL: must be an smtp/],
     [{ SMTP_URL: "smtp://mail:25" }, /^REPORT_FROM: must be set when SMTP_URL is set/],
     [{ REPORT_RECIPIENTS: "a@b.c, nope" }, /^REPORT_RECIPIENTS(\.1)?: must be a comma-separated list/],
+    [{ UCLEDGER_REFERENCE_MAX_DROP: "10%" }, /^UCLEDGER_REFERENCE_MAX_DROP: must be a share from 0 to 1/],
+    [{ UCLEDGER_REFERENCE_MAX_DROP: "1.5" }, /^UCLEDGER_REFERENCE_MAX_DROP: /],
   ])("rejects %o with a message naming the variable", (source, pattern) => {
     expect(configError(source)).toMatch(pattern);
   });
@@ -89,5 +92,46 @@ describe("parseEnv", () => {
     const notJson = join(dir, "nj.json");
     writeFileSync(notJson, "{");
     expect(configError({ UCLEDGER_CONFIG: notJson })).toMatch(/not valid JSON/);
+  });
+
+  it("reads reference sources and CDN domains from UCLEDGER_CONFIG, filling in defaults, never echoing a pull URL", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ucl-env-"));
+    const file = (name: string, body: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify(body));
+      return path;
+    };
+    const projects = [{ publicKey: "a", secretKey: "s" }];
+    const url = "postgres://app:pa55word@db.internal:5432/app";
+    const env = parseEnv({
+      UCLEDGER_REFERENCE_MAX_DROP: "0.25",
+      UCLEDGER_CONFIG: file("refs.json", {
+        projects,
+        cdnDomains: ["CDN.Example.com", "example.org/media/"],
+        referenceSources: [{ name: "app-db", url, query: "select id as ref, photo as value from users" }, { name: "cms", staleAfterHours: 8 }],
+      }),
+    });
+    expect(env.references).toEqual({
+      maxDropShare: 0.25,
+      cdnDomains: ["cdn.example.com", "example.org/media"],
+      sources: [
+        { name: "app-db", projectKey: "a", staleAfterHours: 48, pull: { url, query: "select id as ref, photo as value from users", schedule: "0 * * * *", statementTimeoutMs: 60_000 } },
+        { name: "cms", projectKey: "a", staleAfterHours: 8, pull: undefined },
+      ],
+    });
+
+    const noQuery = configError({ UCLEDGER_CONFIG: file("nq.json", { projects, referenceSources: [{ name: "x", url: "postgres://u:hunter2@h/db" }] }) });
+    expect(noQuery).toMatch(/referenceSources\.0: url and query go together/);
+    expect(noQuery).not.toContain("hunter2");
+    const badUrl = configError({ UCLEDGER_CONFIG: file("bu.json", { projects, referenceSources: [{ name: "x", url: "mysql://u:hunter2@h/db", query: "q" }] }) });
+    expect(badUrl).toMatch(/referenceSources\.0\.url: must be a postgres/);
+    expect(badUrl).not.toContain("hunter2");
+    expect(configError({ UCLEDGER_CONFIG: file("bn.json", { projects, referenceSources: [{ name: "bad name" }] }) })).toMatch(/referenceSources\.0\.name: /);
+    expect(
+      configError({ UCLEDGER_CONFIG: file("two.json", { projects: [...projects, { publicKey: "b", secretKey: "t" }], referenceSources: [{ name: "x" }] }) }),
+    ).toMatch(/referenceSources\.0\.project: required when several projects are configured/);
+    expect(configError({ UCLEDGER_CONFIG: file("unk.json", { projects, referenceSources: [{ name: "x", project: "zz" }] }) })).toMatch(/zz is not a configured project/);
+    expect(configError({ UCLEDGER_CONFIG: file("dup.json", { projects, referenceSources: [{ name: "x" }, { name: "x" }] }) })).toMatch(/listed twice/);
+    expect(configError({ UCLEDGER_CONFIG: file("cdn.json", { projects, cdnDomains: ["https://cdn.example.com"] }) })).toMatch(/cdnDomains\.0: must be a host name/);
   });
 });
