@@ -34,24 +34,25 @@ export async function readOrphanRows(db: Queryable, input: { projectKey: string;
   if (sources.length === 0) return null;
 
   const status = statusColumns("p", "s", sql`f.datetime_uploaded`);
+  // One pass over the project's live files, every figure a FILTER of it.
+  const orphan = sql`st.is_referenced = false`;
+  const old = (days: number) => sql`${orphan} and st.unreferenced_since <= now() - ${days} * interval '1 day'`;
+  const fresh = sql`${orphan} and st.unreferenced_since >= ${current.start}::timestamptz and st.unreferenced_since < ${current.end}::timestamptz`;
   const [totals] = await queryRows<Record<string, unknown>>(
     db,
-    sql`with st as (
+    sql`select now()::text as as_of,
+          count(*) filter (where ${orphan}) as files, coalesce(sum(st.size) filter (where ${orphan}), 0) as bytes,
+          count(*) filter (where ${old(30)}) as files_30, coalesce(sum(st.size) filter (where ${old(30)}), 0) as bytes_30,
+          count(*) filter (where ${old(90)}) as files_90, coalesce(sum(st.size) filter (where ${old(90)}), 0) as bytes_90,
+          count(*) filter (where ${fresh}) as files_new, coalesce(sum(st.size) filter (where ${fresh}), 0) as bytes_new,
+          count(*) filter (where st.held) as held
+        from (
           select f.size, ${status.isReferenced} as is_referenced, ${status.unreferencedSince} as unreferenced_since, ${status.heldByStale} as held
           from files f
           cross join (${referenceScope(sql`${projectKey}`, sql`now()`)}) p
           left join file_reference_state s on s.project_key = f.project_key and s.file_uuid = f.uuid
           where f.project_key = ${projectKey} and f.datetime_removed is null and f.missing_since is null
-        ), o as (select * from st where is_referenced = false)
-        select now()::text as as_of,
-          (select count(*) from o) as files, (select coalesce(sum(size), 0) from o) as bytes,
-          (select count(*) from o where unreferenced_since <= now() - interval '30 days') as files_30,
-          (select coalesce(sum(size), 0) from o where unreferenced_since <= now() - interval '30 days') as bytes_30,
-          (select count(*) from o where unreferenced_since <= now() - interval '90 days') as files_90,
-          (select coalesce(sum(size), 0) from o where unreferenced_since <= now() - interval '90 days') as bytes_90,
-          (select count(*) from o where unreferenced_since >= ${current.start}::timestamptz and unreferenced_since < ${current.end}::timestamptz) as files_new,
-          (select coalesce(sum(size), 0) from o where unreferenced_since >= ${current.start}::timestamptz and unreferenced_since < ${current.end}::timestamptz) as bytes_new,
-          (select count(*) from st where held) as held`,
+        ) st`,
   );
   const t = totals!;
   return {
