@@ -79,11 +79,13 @@ try {
   const page = await time(() => listFiles(db, { filter, sort: "uploaded", direction: "desc", after: null, limit: 100 }));
   const plain = await time(() => listFiles(db, { filter: { projects: [PROJECT], referenceAt: at }, sort: "uploaded", direction: "desc", after: null, limit: 100 }));
   const referencedPage = await time(() => listFiles(db, { filter: { projects: [PROJECT], referenced: true, referenceAt: at }, sort: "uploaded", direction: "desc", after: null, limit: 100 }));
+  // The same rare, old matches read oldest first: the first page is at the start of the index walk.
+  const referencedOldest = await time(() => listFiles(db, { filter: { projects: [PROJECT], referenced: true, referenceAt: at }, sort: "uploaded", direction: "asc", after: null, limit: 100 }));
   const count = await time(() => countFiles(db, filter, "auto"));
   const week = weekPeriod("2026-W01", "UTC");
   const orphans = await time(() => readOrphanRows(db, { projectKey: PROJECT, current: week, previous: weekPeriod("2025-W52", "UTC") }));
   process.stdout.write(
-    `${JSON.stringify({ files: FILES, refs: REFS, loadMs, replacements: results, p50Ms: { filesPageUnreferenced10Days: page, filesPageNoFilter: plain, filesPageReferenced: referencedPage, countAuto: count, weeklyOrphanFigures: orphans } }, null, 2)}\n`,
+    `${JSON.stringify({ files: FILES, refs: REFS, loadMs, replacements: results, p50Ms: { filesPageUnreferenced10Days: page, filesPageNoFilter: plain, filesPageReferenced: referencedPage, filesPageReferencedOldestFirst: referencedOldest, countAuto: count, weeklyOrphanFigures: orphans } }, null, 2)}\n`,
   );
 } finally {
   await database.close();
