@@ -1,6 +1,5 @@
 /**
- * `npx tsx bench/references.ts` (`npm run bench:references` once the script is
- * in package.json): loads BENCH_FILES files (default 1,000,000) into a fresh
+ * `npm run bench:references`: loads BENCH_FILES files (default 1,000,000) into a fresh
  * PostgreSQL database, then times replacing a source's set of BENCH_REFS
  * references (default 100,000; bare UUIDs and CDN URLs with operations):
  * the first push, the same set again, a set with 1% dropped and 1% new, and

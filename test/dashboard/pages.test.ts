@@ -189,6 +189,9 @@ describe.each(backends)("dashboard pages on %s", (kind) => {
     expect(file).toContain("/-/resize/200x/plain.pdf");
     const orphan = await (await get(`/dashboard/files/${project}/${uuidOf(3)}`, cookie)).text();
     expect(orphan).toContain("Nothing references this file since");
+    const overview = await (await get(`/dashboard?project=${project}`, cookie)).text();
+    expect(overview).toContain("Unreferenced now");
+    expect(overview).toMatch(/<td>app-db<\/td><td>push<\/td><td class="num">1<\/td>/);
   });
 
   it("shows a viewer no approve or apply button, and an operator both forms with the CSRF token", async () => {

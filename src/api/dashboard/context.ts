@@ -2,6 +2,7 @@ import type { Db } from "../../db/client.ts";
 import type { ProjectEntry } from "../../db/queries/project-list.ts";
 import type { Caller } from "../auth.ts";
 import type { ApiClient } from "./api-client.ts";
+import type { WeekOverviews } from "./charts.ts";
 
 /** What a page handler gets: who asks, how to reach the API as them, and the request. */
 export interface PageContext {
@@ -13,6 +14,8 @@ export interface PageContext {
   timezone: string;
   db: Db;
   now: () => Date;
+  /** The overview's week figures and charts, kept for a minute. */
+  weekOverview: WeekOverviews;
 }
 
 export const canOperate = (caller: Caller) => caller.role === "operator" || caller.role === "admin";

@@ -8,6 +8,7 @@ import type { App } from "../app.ts";
 import { TOKEN_SHAPE } from "../auth.ts";
 import { ApiFailure, apiClient } from "./api-client.ts";
 import { ASSETS } from "./assets.ts";
+import { weekOverviews } from "./charts.ts";
 import type { PageContext } from "./context.ts";
 import { Layout, type PageShell, type SectionId } from "./layout.tsx";
 import { apiLogPage } from "./pages/api-log.tsx";
@@ -66,6 +67,7 @@ function safeNext(value: unknown): string {
 
 export function registerDashboard(app: App, deps: DashboardDeps) {
   const db = deps.database.db;
+  const weekOverview = weekOverviews(db);
 
   app.get("/", (c) => c.redirect("/dashboard", 302));
   app.use("/dashboard", security);
@@ -117,7 +119,7 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
         if (c.req.method !== "GET") return c.redirect("/dashboard/sign-in", 303);
         return c.redirect(`/dashboard/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
       }
-      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.token), url, timezone: deps.timezone, db, now: deps.now };
+      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.token), url, timezone: deps.timezone, db, now: deps.now, weekOverview };
       const shell = (t: string): PageShell => ({ title: t, section, caller: session.caller, csrf: ctx.csrf });
       try {
         const built = await build(ctx, c);

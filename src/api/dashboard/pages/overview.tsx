@@ -1,9 +1,9 @@
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import type { ProjectStats, Tally } from "../../../db/queries/stats.ts";
 import type { SyncRunEntry } from "../../../db/queries/sync-runs.ts";
+import type { OrphansSection } from "../../../reports/weekly/orphans.ts";
 import { isoWeekOf, localDate } from "../../../reports/weekly/period.ts";
 import { formatBytes, formatCount } from "../../../reports/weekly/format.ts";
-import { weekOverview } from "../charts.ts";
 import { projectList, type ListPage, type PageContext } from "../context.ts";
 import { Bytes, Count, Empty, Status, Table, Time } from "../ui.tsx";
 
@@ -87,6 +87,55 @@ function SyncHealth({ runs }: { runs: SyncRunEntry[] }) {
   );
 }
 
+/** Files nothing in the application references any more (docs/references.md). */
+function Orphans({ orphans, projectKey }: { orphans: OrphansSection; projectKey: string }) {
+  if (!orphans.configured) {
+    return (
+      <Empty title="No reference source yet, so no file is known to be unused.">
+        Push the UUIDs and CDN URLs your application keeps with <code>PUT /v1/references/&lt;source&gt;</code>, or configure a pull source: see{" "}
+        <code>docs/references.md</code>.
+      </Empty>
+    );
+  }
+  const cards: [string, { files: number; bytes: number }][] = [
+    ["Unreferenced now", { files: orphans.files, bytes: orphans.bytes }],
+    ["for 30 days or more", orphans.unreferenced30Days],
+    ["for 90 days or more", orphans.unreferenced90Days],
+  ];
+  return (
+    <>
+      <div class="grid">
+        {cards.map(([label, tally]) => (
+          <div class="card">
+            <div class="muted">{label}</div>
+            <div class="figure">
+              <Count value={tally.files} />
+            </div>
+            <Bytes value={tally.bytes} />
+          </div>
+        ))}
+      </div>
+      <p>
+        <a href={`/dashboard/files?project=${encodeURIComponent(projectKey)}&referenced=false&sort=size`}>List the unreferenced files, largest first</a>
+        {orphans.heldByStaleSources > 0 ? ` · ${formatCount(orphans.heldByStaleSources)} files are held by sources that have not reported in time` : ""}
+      </p>
+      <Table caption="Reference sources" head={["Source", "Kind", "References", "Last reported", "Status"]}>
+        {orphans.sources.map((s) => (
+          <tr class={s.stale ? "error" : undefined}>
+            <td>{s.source}</td>
+            <td>{s.kind}</td>
+            <td class="num">{formatCount(s.refs)}</td>
+            <td>
+              <Time iso={s.lastReportedAt} />
+            </td>
+            <td>{s.stale ? <Status value="stale" /> : <Status value="ok" />}</td>
+          </tr>
+        ))}
+      </Table>
+    </>
+  );
+}
+
 export async function overviewPage(ctx: PageContext) {
   const projects = await projectList(ctx);
   if (projects.length === 0) {
@@ -105,7 +154,7 @@ export async function overviewPage(ctx: PageContext) {
   const [stats, runs, overview] = await Promise.all([
     ctx.api.get<{ projects: ProjectStats[] }>("/v1/stats/summary", { project: key }),
     ctx.api.get<ListPage<SyncRunEntry>>("/v1/sync/runs", { project: key, limit: 8, count: "none" }),
-    weekOverview(ctx.db, { projectKey: key, week, timezone: ctx.timezone, now: ctx.now() }),
+    ctx.weekOverview({ projectKey: key, week, timezone: ctx.timezone, now: ctx.now() }),
   ]);
   const figures = stats.projects[0]!;
   const usage = overview.report.usage;
@@ -134,6 +183,8 @@ export async function overviewPage(ctx: PageContext) {
           <img src={c.src} alt={c.title} width={640} loading="lazy" />
         ))}
       </div>
+      <h2>Orphans</h2>
+      <Orphans orphans={overview.report.orphans} projectKey={key} />
       <h2>Traffic, storage and operations</h2>
       {usage.synced ? (
         <Table caption="Usage this week" head={["Metric", "This week", "Previous week"]}>
