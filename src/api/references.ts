@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { projectKeys } from "../db/queries/project-list.ts";
-import { countSnapshots, listSnapshots, listSources, referencesOfFile, SNAPSHOT_ORDER, sourceExists, type SnapshotRecord } from "../db/queries/references.ts";
+import { countSnapshots, listSnapshots, SNAPSHOT_ORDER, type SnapshotRecord } from "../db/queries/reference-snapshots.ts";
+import { listSources, referencesOfFile, sourceExists } from "../db/queries/references.ts";
 import { REFERENCE_DEFAULTS, SOURCE_NAME, type ReferenceSettings } from "../env.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import { parseReferenceLine, readLines } from "../sync/references/ndjson.ts";

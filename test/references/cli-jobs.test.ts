@@ -69,5 +69,6 @@ describe("ucledger references", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("references pull: no configured source nope");
     expect((await runCli(["references"], env)).code).toBe(2);
-  });
+    // Five CLI processes, each opening PGlite: a minute is not enough beside other test files on two cores.
+  }, 180_000);
 });

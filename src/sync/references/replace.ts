@@ -7,11 +7,11 @@ import {
   dropStaged,
   ensureSource,
   lockProjectReferences,
-  recordSnapshot,
   refreshFileStates,
   stageReferences,
   type StagedReference,
 } from "../../db/queries/references.ts";
+import { recordSnapshot } from "../../db/queries/reference-snapshots.ts";
 import type { ReferenceSourceKind } from "../../db/schema/index.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
 import { REFERENCE_DEFAULTS, type ReferenceSettings } from "../../env.ts";

@@ -1,4 +1,5 @@
-import { deleteReference, ensureSource, fileInLedger, insertReference, lockProjectReferences, recordSnapshot, refreshFileStates, sourceSize } from "../../db/queries/references.ts";
+import { recordSnapshot } from "../../db/queries/reference-snapshots.ts";
+import { deleteReference, ensureSource, fileInLedger, insertReference, lockProjectReferences, refreshFileStates, sourceSize } from "../../db/queries/references.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
 import { parseReferenceValue } from "./parse-value.ts";
 import { sourceSpec, type ReferenceDeps } from "./replace.ts";
