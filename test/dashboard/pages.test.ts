@@ -252,6 +252,16 @@ describe.each(backends)("dashboard pages on %s", (kind) => {
     expect(cookiesOf(res).raw.find((c) => c.startsWith("ucledger_session="))).toMatch(/Max-Age=0/);
   });
 
+  it("answers an unknown page or file with an HTML 404 that names what is missing", async () => {
+    const { cookie } = await signIn("viewer");
+    const page = await get("/dashboard/nowhere", cookie);
+    expect(page.status).toBe(404);
+    expect(await page.text()).toContain("There is no dashboard page at this address.");
+    const file = await get(`/dashboard/files/${project}/${uuidOf(999)}`, cookie);
+    expect(file.status).toBe(404);
+    expect(await file.text()).toContain(uuidOf(999));
+  });
+
   it("renders every section for a signed-in viewer", async () => {
     const { cookie } = await signIn("viewer");
     for (const path of ["/dashboard", `/dashboard?project=${project}`, "/dashboard/files", "/dashboard/audit", "/dashboard/audit?verify=1", "/dashboard/plans", "/dashboard/reports", "/dashboard/api-log"]) {

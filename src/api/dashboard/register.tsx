@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../../db/client.ts";
 import { findLiveToken } from "../../db/queries/tokens.ts";
 import type { Logger } from "../../logger.ts";
@@ -55,7 +56,7 @@ const security = secureHeaders({
   referrerPolicy: "same-origin",
 });
 
-function render(c: Context, shell: PageShell, body: Child, status: 200 | 400 | 401 | 403 | 404 | 409 | 500 = 200) {
+function render(c: Context, shell: PageShell, body: Child, status: ContentfulStatusCode = 200) {
   c.header("Cache-Control", "no-store");
   return c.html(`<!doctype html>${<Layout shell={shell}>{body}</Layout>}`, status);
 }
@@ -92,7 +93,7 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
     );
   app.use("/dashboard/*", requireCsrf(refused));
 
-  const signInPage = (c: Context, error?: string, status: 200 | 401 = 200) =>
+  const signInPage = (c: Context, error?: string, status: ContentfulStatusCode = 200) =>
     render(c, { title: "Sign in" }, signInBody({ csrf: csrfToken(c), error, next: safeNext(c.req.query("next")) }), status);
 
   app.get("/dashboard/sign-in", (c) => signInPage(c));
@@ -111,7 +112,7 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
 
   /** Runs a page as the signed-in caller; sends others to sign in. */
   const page =
-    (section: SectionId, title: string | null, build: (ctx: PageContext, c: Context) => Promise<Child | { title: string; body: Child } | Response>) =>
+    (section: SectionId, title: string, build: (ctx: PageContext, c: Context) => Promise<Child | { title: string; body: Child } | Response>) =>
     async (c: Context) => {
       const session = await readSession(c, db);
       const url = new URL(c.req.url);
@@ -125,11 +126,12 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
         const built = await build(ctx, c);
         if (built instanceof Response) return built;
         if (built && typeof built === "object" && "body" in built && "title" in built) return render(c, shell(built.title), built.body);
-        return render(c, shell(title ?? ""), built as Child);
+        return render(c, shell(title), built as Child);
       } catch (err) {
         if (!(err instanceof ApiFailure)) throw err;
         if (err.status === 401) return c.redirect("/dashboard/sign-in", 303);
-        return render(c, shell(title ?? "Not available"), <Notice kind="error">{err.message}</Notice>, err.status === 404 ? 404 : err.status === 403 ? 403 : 400);
+        // The API's own status and message: 400 naming the parameter, 404, 409, …
+        return render(c, shell(title), <Notice kind="error">{err.message}</Notice>, err.status as ContentfulStatusCode);
       }
     };
 
@@ -180,4 +182,16 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
       }),
     );
   }
+
+  // Last: any other dashboard address is a page that does not exist, said in HTML.
+  app.get("/dashboard/*", (c) =>
+    render(
+      c,
+      { title: "No such page" },
+      <Notice kind="error">
+        There is no dashboard page at this address. <a href="/dashboard">Go to the overview</a>.
+      </Notice>,
+      404,
+    ),
+  );
 }
