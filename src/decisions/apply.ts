@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client.ts";
-import { findPlan, planItemsWithStatus, type PlanItem, type PlanRecord } from "../db/queries/plans.ts";
+import { currentPlanStatus, findPlan, lastPlanBatch, planItemCounts, planItemsWithStatus, type PlanItem, type PlanRecord } from "../db/queries/plans.ts";
 import { queryRows } from "../db/query.ts";
 import type { PlanStatus } from "../db/schema/index.ts";
 import { dateToTimestamp } from "../db/timestamps.ts";
@@ -145,12 +145,12 @@ async function runApply(deps: ApplyDeps, plan: PlanRecord, actor: string): Promi
     ctx.conditions = z.array(Condition).parse(plan.policy["conditions"]);
     ctx.archive = plan.action === "archive" ? ArchiveTarget.parse(plan.policy["archive"]) : null;
     // Outcomes of earlier runs count towards the halting threshold; this run's are added as they come.
-    const earlier = await itemCounts(ctx);
+    const earlier = await planItemCounts(ctx.deps.db, target(ctx));
     ctx.earlier = { done: earlier.done, failed: earlier.failed };
     await recoverInterrupted(ctx);
-    let batch = await lastBatch(ctx);
+    let batch = await lastPlanBatch(ctx.deps.db, target(ctx));
     for (;;) {
-      const status = await planStatus(ctx);
+      const status = await currentPlanStatus(ctx.deps.db, target(ctx));
       if (status !== "applying") {
         ctx.summary.status = status;
         log.warn({ status }, "apply stopped: the plan is no longer applying");
@@ -187,22 +187,6 @@ async function runApply(deps: ApplyDeps, plan: PlanRecord, actor: string): Promi
                               where project_key = ${plan.projectKey} and id = ${plan.id}::uuid`);
     throw err;
   }
-}
-
-async function planStatus(ctx: RunContext): Promise<PlanStatus> {
-  const [row] = await queryRows<{ status: PlanStatus }>(
-    ctx.deps.db,
-    sql`select status from plans where project_key = ${ctx.plan.projectKey} and id = ${ctx.plan.id}::uuid`,
-  );
-  return row!.status;
-}
-
-async function lastBatch(ctx: RunContext): Promise<number> {
-  const [row] = await queryRows<{ n: number }>(
-    ctx.deps.db,
-    sql`select coalesce(max(batch), 0)::int as n from plan_items where project_key = ${ctx.plan.projectKey} and plan_id = ${ctx.plan.id}::uuid`,
-  );
-  return row?.n ?? 0;
 }
 
 const target = (ctx: RunContext) => ({ projectKey: ctx.plan.projectKey, planId: ctx.plan.id });
@@ -361,16 +345,6 @@ async function recordResults(ctx: RunContext, done: UploadcareFile[], changes: I
   );
 }
 
-async function itemCounts(ctx: RunContext): Promise<{ done: number; failed: number; skipped: number; excluded: number }> {
-  const [row] = await queryRows<{ done: number; failed: number; skipped: number; excluded: number }>(
-    ctx.deps.db,
-    sql`select count(*) filter (where status = 'done')::int as done, count(*) filter (where status = 'failed')::int as failed,
-               count(*) filter (where status = 'skipped')::int as skipped, count(*) filter (where status = 'excluded')::int as excluded
-        from plan_items where project_key = ${ctx.plan.projectKey} and plan_id = ${ctx.plan.id}::uuid`,
-  );
-  return row ?? { done: 0, failed: 0, skipped: 0, excluded: 0 };
-}
-
 /** Moves the plan from `applying` to `to`, with its audit event; false when it was no longer applying. */
 async function closePlan(ctx: RunContext, to: "applied" | "halted", details: Record<string, unknown>, haltReason: string | null): Promise<boolean> {
   const now = ctx.deps.now();
@@ -388,14 +362,14 @@ async function closePlan(ctx: RunContext, to: "applied" | "halted", details: Rec
 }
 
 async function finish(ctx: RunContext): Promise<void> {
-  const counts = await itemCounts(ctx);
-  ctx.summary.status = (await closePlan(ctx, "applied", counts, null)) ? "applied" : await planStatus(ctx);
+  const counts = await planItemCounts(ctx.deps.db, target(ctx));
+  ctx.summary.status = (await closePlan(ctx, "applied", counts, null)) ? "applied" : await currentPlanStatus(ctx.deps.db, target(ctx));
 }
 
 /** Halts the plan when failures pass its threshold; answers whether it did. */
 async function haltIfFailing(ctx: RunContext): Promise<boolean> {
   if (!shouldHalt(ctx.options, ctx.earlier.done + ctx.summary.done, ctx.earlier.failed + ctx.summary.failed)) return false;
-  const counts = await itemCounts(ctx);
+  const counts = await planItemCounts(ctx.deps.db, target(ctx));
   const attempted = counts.done + counts.failed;
   const reason =
     `${counts.failed} of ${attempted} attempted items failed (${((100 * counts.failed) / attempted).toFixed(1)}%), ` +
@@ -404,7 +378,7 @@ async function haltIfFailing(ctx: RunContext): Promise<boolean> {
     ctx.summary.status = "halted";
     ctx.summary.haltReason = reason;
   } else {
-    ctx.summary.status = await planStatus(ctx);
+    ctx.summary.status = await currentPlanStatus(ctx.deps.db, target(ctx));
   }
   return true;
 }

@@ -296,3 +296,29 @@ export async function planItemsWithStatus(db: Queryable, projectKey: string, pla
   );
   return rows.map(toPlanItem);
 }
+
+/** A plan's status as stored now (another instance or a cancel may have moved it). */
+export async function currentPlanStatus(db: Queryable, plan: { projectKey: string; planId: string }): Promise<PlanStatus> {
+  const [row] = await queryRows<{ status: PlanStatus }>(db, sql`select status from plans where project_key = ${plan.projectKey} and id = ${plan.planId}::uuid`);
+  return row!.status;
+}
+
+/** The highest batch number a plan's items were sent in; 0 before the first. */
+export async function lastPlanBatch(db: Queryable, plan: { projectKey: string; planId: string }): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    db,
+    sql`select coalesce(max(batch), 0)::int as n from plan_items where project_key = ${plan.projectKey} and plan_id = ${plan.planId}::uuid`,
+  );
+  return row?.n ?? 0;
+}
+
+/** How many of a plan's items are done, failed, skipped and excluded. */
+export async function planItemCounts(db: Queryable, plan: { projectKey: string; planId: string }): Promise<{ done: number; failed: number; skipped: number; excluded: number }> {
+  const [row] = await queryRows<{ done: number; failed: number; skipped: number; excluded: number }>(
+    db,
+    sql`select count(*) filter (where status = 'done')::int as done, count(*) filter (where status = 'failed')::int as failed,
+               count(*) filter (where status = 'skipped')::int as skipped, count(*) filter (where status = 'excluded')::int as excluded
+        from plan_items where project_key = ${plan.projectKey} and plan_id = ${plan.planId}::uuid`,
+  );
+  return row ?? { done: 0, failed: 0, skipped: 0, excluded: 0 };
+}
