@@ -27,6 +27,9 @@ export function params(url: URL): Record<string, string> {
   return out;
 }
 
+/** A date input's YYYY-MM-DD as the start of that UTC day; anything else goes to the API as typed (it names what is wrong). */
+export const dayStart = (value: string | undefined) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+
 export interface ListPage<T> {
   data: T[];
   nextCursor: string | null;

@@ -1,7 +1,7 @@
 import type { AuditEvent } from "../../../db/queries/events.ts";
 import { EVENT_KINDS, EVENT_SOURCES } from "../../../db/schema/index.ts";
 import type { Query } from "../api-client.ts";
-import { params, projectList, type ListPage, type PageContext } from "../context.ts";
+import { dayStart, params, projectList, type ListPage, type PageContext } from "../context.ts";
 import { Choice, Empty, Notice, Pager, Table, Time, fileHref, ProjectChoice } from "../ui.tsx";
 
 interface ChainReport {
@@ -11,7 +11,6 @@ interface ChainReport {
   broken: { seq: number; reason: string } | null;
 }
 
-const dayStart = (value: string | undefined) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
 
 function ChainStatus({ reports }: { reports: ChainReport[] | null }) {
   if (reports === null) {

@@ -1,7 +1,7 @@
 import type { FileSummary } from "../../../db/queries/files.ts";
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import { queryString, type Query } from "../api-client.ts";
-import { params, projectList, type ListPage, type PageContext } from "../context.ts";
+import { dayStart, params, projectList, type ListPage, type PageContext } from "../context.ts";
 import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref, ProjectChoice } from "../ui.tsx";
 
 /**
@@ -13,8 +13,6 @@ import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref, ProjectChoi
 const STATES = ["stored", "unstored", "removed"] as const;
 const PASSED = ["project", "mime", "filename", "sizeMin", "sizeMax", "sort", "order", "missing", "referenced", "unreferencedForDays", "cursor"] as const;
 
-/** YYYY-MM-DD (a date input) → the start of that UTC day; anything else goes to the API as typed. */
-const dayStart = (value: string | undefined) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
 
 export function apiQuery(page: Record<string, string>): Query {
   const query: Query = {};
