@@ -9,6 +9,7 @@ import { parseReferenceLine, readLines } from "../sync/references/ndjson.ts";
 import { replaceReferences, type IncomingReference } from "../sync/references/replace.ts";
 import { addReference, removeReference } from "../sync/references/single.ts";
 import type { ApiDeps, App } from "./app.ts";
+import { actorOf } from "./policies.ts";
 import type { Caller } from "./auth.ts";
 import { projectOfFile } from "./files.ts";
 import { resolveProjects, respondList } from "./listing.ts";
@@ -212,28 +213,15 @@ const fileRoute = protectedRoute("viewer", {
   responses: { 200: json(FileReferencesSchema, "The file's references"), ...protectedErrors, ...notFoundError, ...conflictError("Several projects hold this uuid: pass project") },
 });
 
-/** The request body as bytes, read as the client sends them. */
-async function* bodyChunks(c: Context): AsyncGenerator<Uint8Array> {
-  const body = c.req.raw.body;
-  if (!body) return;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
+/** A request without a body reads as an empty set (which needs force). */
+async function* noBody(): AsyncGenerator<Uint8Array> {}
 
 export function registerReferences(app: App, deps: ApiDeps) {
   const db = deps.database.db;
   const now = deps.now ?? (() => new Date());
   const settings = deps.references ?? NO_REFERENCE_CONFIG;
   const refDeps = { db, now, settings };
-  const actor = (c: Context) => `token:${(c.get("caller") as Caller).name}`;
+  const actor = (c: Context) => actorOf(c.get("caller") as Caller);
 
   /** The project a write goes to: the one named (404 when unknown), else the only one. */
   const writeProject = async (project: string | undefined): Promise<string> => {
@@ -253,7 +241,7 @@ export function registerReferences(app: App, deps: ApiDeps) {
     const projectKey = await writeProject(project);
     let lines = 0;
     async function* references(): AsyncGenerator<IncomingReference> {
-      for await (const { line, text } of readLines(bodyChunks(c))) {
+      for await (const { line, text } of readLines(c.req.raw.body ?? noBody())) {
         lines += 1;
         yield parseReferenceLine(text, line);
       }
