@@ -28,6 +28,17 @@ export const files = pgTable(
     missingSince: microTimestamp("missing_since"),
     /** Consecutive full scans that did not list the file. */
     missedScans: integer("missed_scans").notNull().default(0),
+    /**
+     * When the state this row holds was observed upstream: the start of the list
+     * request or file read, or a webhook's receipt. A snapshot observed earlier
+     * never overwrites it (Uploadcare sends no version to order by).
+     */
+    observedAt: microTimestamp("observed_at"),
+    /**
+     * The last store time the ledger observed. Uploadcare clears `datetime_stored`
+     * on delete; this keeps it, so storage history stays right after a deletion.
+     */
+    lastStoredAt: microTimestamp("last_stored_at"),
     firstSeenAt: microTimestamp("first_seen_at").notNull(),
     updatedAt: microTimestamp("updated_at").notNull(),
   },

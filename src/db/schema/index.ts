@@ -9,3 +9,4 @@ export * from "./reports.ts";
 export * from "./rollup.ts";
 export * from "./decisions.ts";
 export * from "./references.ts";
+export * from "./quarantine.ts";

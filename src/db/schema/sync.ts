@@ -2,7 +2,8 @@ import { integer, jsonb, pgTable, primaryKey, text, uuid, index } from "drizzle-
 import { microTimestamp, projectKey } from "./columns.ts";
 import { projects } from "./projects.ts";
 
-export const RUN_STATUSES = ["running", "ok", "failed", "rate_limited", "partial", "skipped"] as const;
+/** `abandoned`: the process running it died; the next run of the lane, or start-up, closes it. */
+export const RUN_STATUSES = ["running", "ok", "failed", "rate_limited", "partial", "skipped", "abandoned"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** One row per sync run of one stream and lane of one project. */
@@ -22,6 +23,8 @@ export const syncRuns = pgTable(
     seen: integer("seen").notNull().default(0),
     inserted: integer("inserted").notNull().default(0),
     changed: integer("changed").notNull().default(0),
+    /** Upstream records the run set aside in `file_quarantine` instead of storing them as sent. */
+    quarantined: integer("quarantined").notNull().default(0),
     error: text("error"),
   },
   (t) => [
@@ -60,9 +63,12 @@ export const webhookInbox = pgTable(
     receivedAt: microTimestamp("received_at").notNull(),
     event: text("event").notNull(),
     fileUuid: uuid("file_uuid"),
-    body: jsonb("body").$type<Record<string, unknown>>().notNull(),
+    /** The parsed body; null when PostgreSQL cannot hold it as jsonb (a NUL, a lone surrogate). */
+    body: jsonb("body").$type<Record<string, unknown>>(),
+    /** The body exactly as received (JSON text; escapes such as \u0000 stay escapes). */
+    rawBody: text("raw_body"),
     appliedAt: microTimestamp("applied_at"),
-    /** What applying did: `applied`, `stale` (older than the ledger), `unchanged`. */
+    /** What applying did: `applied`, `stale` (older than the ledger), `unchanged`, `set_aside` (quarantined). */
     outcome: text("outcome"),
   },
   (t) => [
