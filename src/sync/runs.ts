@@ -11,6 +11,8 @@ export interface RunCounts {
   seen: number;
   inserted: number;
   changed: number;
+  /** Upstream records set aside or stored in their escaped form (see file_quarantine). */
+  quarantined: number;
 }
 
 export interface RunSummary extends RunCounts {
@@ -29,7 +31,7 @@ export interface RunDeps {
   now: () => Date;
 }
 
-export const emptyCounts = (): RunCounts => ({ pages: 0, seen: 0, inserted: 0, changed: 0 });
+export const emptyCounts = (): RunCounts => ({ pages: 0, seen: 0, inserted: 0, changed: 0, quarantined: 0 });
 
 /**
  * Wraps one run of one lane: writes its `sync_runs` row, lets the body fill the

@@ -21,6 +21,8 @@ export interface LaneDeps {
   noteWritten?: NoteWritten;
   /** A scheduled run's fence, checked in every transaction the lane commits. */
   fence?: (tx: Queryable) => Promise<void>;
+  /** Aborted when the run must stop (its lease was lost): lanes check it before every page. */
+  signal?: AbortSignal;
 }
 
 export interface LaneRun {

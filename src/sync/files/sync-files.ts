@@ -17,6 +17,8 @@ export interface SyncFilesDeps {
   onPage?: (progress: PageProgress) => void;
   /** A scheduled run's fence (see src/scheduler). */
   fence?: (tx: Queryable) => Promise<void>;
+  /** Aborted when the run must stop (a scheduled run's lease was lost); checked before every page. */
+  signal?: AbortSignal;
 }
 
 export type FilesLane = "webhooks" | "new" | "reconcile";
