@@ -1,0 +1,3 @@
+-- Custom SQL migration file, put your code below! --
+-- Filled in by the scheduler work (one run of a job at a time).
+SELECT 1;
