@@ -12,10 +12,33 @@ export function toEpochMicros(value: string): bigint {
   const match = PATTERN.exec(value.trim());
   if (!match) throw new RangeError(`not a timestamp: ${JSON.stringify(value)}`);
   const [, day, time, fraction = "", zone = "Z"] = match;
+  // JavaScript rolls 2026-02-30 over to March 2nd; PostgreSQL refuses it. Refuse
+  // it here too, so an impossible date is a validation error, never a database one.
+  if (!isCalendarDay(day!) || !isClockTime(time!)) throw new RangeError(`not a valid date and time: ${JSON.stringify(value)}`);
   const seconds = Date.parse(`${day}T${time}${normalizeZone(zone)}`);
   if (Number.isNaN(seconds)) throw new RangeError(`not a timestamp: ${JSON.stringify(value)}`);
   const micros = BigInt((fraction + "000000").slice(0, 6));
   return BigInt(seconds) * 1000n + micros;
+}
+
+/** `YYYY-MM-DD` naming a day that exists (year 1 or later: PostgreSQL has no year 0). */
+export function isCalendarDay(day: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) return false;
+  const [year, month, date] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (year < 1 || month < 1 || month > 12 || date < 1) return false;
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0);
+  return date <= daysInMonth;
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** `HH:MM:SS` within one day (no leap seconds: PostgreSQL stores none). */
+function isClockTime(time: string): boolean {
+  const [h, m, s] = time.split(":").map(Number);
+  return h! <= 23 && m! <= 59 && s! <= 59;
 }
 
 function normalizeZone(zone: string): string {
