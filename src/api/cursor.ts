@@ -1,5 +1,4 @@
-import type { KeyColumn, KeysetOrder, KeysetPosition, KeyValue } from "../db/queries/keyset.ts";
-import { toEpochMicros } from "../db/timestamps.ts";
+import { exactDate, exactTimestamp, type KeyColumn, type KeysetOrder, type KeysetPosition, type KeyValue } from "../db/queries/keyset.ts";
 import { ValidationError } from "../errors.ts";
 
 /**
@@ -22,27 +21,26 @@ export function encodeCursor(scope: string, position: KeysetPosition): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function validValue(key: KeyColumn, value: unknown): boolean {
+/**
+ * The value as the query will cast it, or undefined when it is not one of
+ * the key's type. Timestamps come back canonical, and days are checked against
+ * the calendar: PostgreSQL refuses `2024-02-30`, which JavaScript's Date takes.
+ */
+function checkedValue(key: KeyColumn, value: unknown): KeyValue | undefined {
   switch (key.cast) {
     case "timestamptz":
-      if (typeof value !== "string" || value.length > 40) return false;
-      try {
-        const micros = toEpochMicros(value);
-        return micros >= -2208988800000000n && micros < 253402300800000000n;
-      } catch {
-        return false;
-      }
+      return typeof value === "string" ? (exactTimestamp(value) ?? undefined) : undefined;
     case "bigint":
     case "integer":
-      return typeof value === "number" && Number.isSafeInteger(value) && (key.cast === "bigint" || Math.abs(value) < 2 ** 31);
+      return typeof value === "number" && Number.isSafeInteger(value) && (key.cast === "bigint" || Math.abs(value) < 2 ** 31) ? value : undefined;
     case "uuid":
-      return typeof value === "string" && UUID.test(value);
+      return typeof value === "string" && UUID.test(value) ? value : undefined;
     case "date":
-      return typeof value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && value >= "1900";
+      return typeof value === "string" && exactDate(value) ? value : undefined;
     case "boolean":
-      return typeof value === "boolean";
+      return typeof value === "boolean" ? value : undefined;
     case "text":
-      return typeof value === "string" && value.length <= 1000 && !value.includes("\u0000");
+      return typeof value === "string" && value.length <= 1000 && !value.includes("\u0000") ? value : undefined;
   }
 }
 
@@ -57,13 +55,16 @@ export function decodeCursor(cursor: string, scope: string, order: KeysetOrder):
     throw new ValidationError("cursor: is not a cursor this API made");
   }
   if (body.s !== scope) throw new ValidationError("cursor: belongs to another listing or sort order; start again without it");
-  const lead = body.l;
-  const valid =
-    lead.length === order.lead.length &&
-    order.lead.every((key, i) => validValue(key, lead[i])) &&
-    validValue(order.tie, body.t) &&
-    body.p.length <= 1000 &&
-    !body.p.includes("\u0000");
-  if (!valid) throw new ValidationError("cursor: is not a cursor this API made");
-  return { lead: lead as KeyValue[], projectKey: body.p, tie: body.t as KeyValue };
+  const lead = checkedLead(body.l, order);
+  const tie = checkedValue(order.tie, body.t);
+  if (lead === undefined || tie === undefined || body.p.length > 1000 || body.p.includes("\u0000")) {
+    throw new ValidationError("cursor: is not a cursor this API made");
+  }
+  return { lead, projectKey: body.p, tie };
+}
+
+function checkedLead(values: unknown[], order: KeysetOrder): KeyValue[] | undefined {
+  if (values.length !== order.lead.length) return undefined;
+  const checked = order.lead.map((key, i) => checkedValue(key, values[i]));
+  return checked.every((v) => v !== undefined) ? (checked as KeyValue[]) : undefined;
 }

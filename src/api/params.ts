@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { toEpochMicros, fromEpochMicros } from "../db/timestamps.ts";
+import { exactDate, exactTimestamp } from "../db/queries/keyset.ts";
 
 /**
  * Query and path parameters shared by the routes. Everything arrives as text;
@@ -18,24 +18,19 @@ export const text = (max: number, description?: string) =>
     .refine(NO_NUL, "must not contain NUL characters")
     .openapi(description ? { description } : {});
 
-/** Years the database and the canonical form both handle. */
-const MIN_MICROS = toEpochMicros("1900-01-01T00:00:00Z");
-const MAX_MICROS = toEpochMicros("9999-12-31T23:59:59.999999Z");
-
-/** An ISO 8601 timestamp (`2024-05-01T12:00:00Z`, microseconds allowed), normalized to the canonical form. */
+/**
+ * An ISO 8601 timestamp (`2024-05-01T12:00:00Z`, microseconds allowed), normalized to the canonical form.
+ * The day must exist: `2024-02-30` is a 400 here, not a database error later.
+ */
 export const timestamp = (description: string) =>
   z
     .string()
     .max(40)
     .transform((value, ctx) => {
-      try {
-        const micros = toEpochMicros(value);
-        if (micros < MIN_MICROS || micros > MAX_MICROS) throw new RangeError("out of range");
-        return fromEpochMicros(micros);
-      } catch {
-        ctx.addIssue({ code: "custom", message: "must be an ISO 8601 timestamp such as 2024-05-01T12:00:00Z, between 1900 and 9999" });
-        return z.NEVER;
-      }
+      const canonical = exactTimestamp(value);
+      if (canonical !== null) return canonical;
+      ctx.addIssue({ code: "custom", message: "must be an ISO 8601 timestamp that exists, such as 2024-05-01T12:00:00Z, between 1900 and 9999" });
+      return z.NEVER;
     })
     .openapi({ type: "string", format: "date-time", description, example: "2024-05-01T00:00:00Z" });
 
@@ -44,11 +39,7 @@ export const date = (description: string) =>
   z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date, YYYY-MM-DD")
-    .refine((value) => {
-      const year = Number(value.slice(0, 4));
-      const parsed = new Date(`${value}T00:00:00Z`);
-      return year >= 1900 && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value);
-    }, "must be a date that exists, YYYY-MM-DD, from 1900")
+    .refine(exactDate, "must be a date that exists, YYYY-MM-DD, from 1900")
     .openapi({ type: "string", format: "date", description, example: "2024-05-01" });
 
 export const bool = (description: string) =>

@@ -1,6 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
+import { fromEpochMicros, isCalendarDay, toEpochMicros } from "../timestamps.ts";
 
 /**
  * Keyset paging over project-keyed tables. Every index of the ledger starts
@@ -63,6 +64,39 @@ export interface Page<T> {
 /** Project keys compared as the database does under COLLATE "C": by UTF-8 bytes. */
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+/*
+ * Cursor values and date filters end up cast in SQL (`$1::timestamptz`), where a
+ * value PostgreSQL refuses would be a 500. toEpochMicros already refuses days
+ * that do not exist (`2024-02-30`, which JavaScript's Date rolls over); these add
+ * the years both the database and the canonical form handle, and the zone
+ * offsets PostgreSQL takes. A timestamp then reaches SQL only in canonical form,
+ * never as the text the client sent.
+ */
+
+const MIN_MICROS = toEpochMicros("1900-01-01T00:00:00Z");
+const MAX_MICROS = toEpochMicros("9999-12-31T23:59:59.999999Z");
+/** PostgreSQL refuses offsets beyond ±15:59 (`time zone displacement out of range`). */
+const ZONE = /[+-](\d{2})(?::?(\d{2}))?$/;
+
+/** An ISO 8601 timestamp whose day, time and offset exist and whose instant falls in 1900–9999, in canonical form; else null. */
+export function exactTimestamp(value: string): string | null {
+  if (value.length > 40) return null;
+  let micros: bigint;
+  try {
+    micros = toEpochMicros(value);
+  } catch {
+    return null;
+  }
+  const zone = ZONE.exec(value.trim());
+  if (zone && (Number(zone[1]) > 15 || Number(zone[2] ?? 0) > 59)) return null;
+  return micros >= MIN_MICROS && micros <= MAX_MICROS ? fromEpochMicros(micros) : null;
+}
+
+/** A calendar date, YYYY-MM-DD, that exists, from 1900 to 9999. */
+export function exactDate(value: string): boolean {
+  return isCalendarDay(value) && value >= "1900";
 }
 
 const param = (value: KeyValue, cast: KeyColumn["cast"]) => sql`${value}::${sql.raw(cast)}`;
