@@ -216,10 +216,13 @@ export function deriveAppdata(seed: number, index: number, media: Media, uploade
   const appdata: Record<string, unknown> = {};
   if (rng.chance(0.25)) {
     const infected = rng.chance(0.02);
-    appdata["uc_clamav_virus_scan"] = addonRecord(rng, rng.pick(CLAMAV_VERSIONS), uploadedUs, {
-      infected,
-      infected_with: infected ? rng.pick(MALWARE) : null,
-    });
+    // A clean scan has no `infected_with` at all (no null): `{"infected": false}`.
+    appdata["uc_clamav_virus_scan"] = addonRecord(
+      rng,
+      rng.pick(CLAMAV_VERSIONS),
+      uploadedUs,
+      infected ? { infected, infected_with: rng.pick(MALWARE) } : { infected },
+    );
   }
   if (media === "image" && rng.chance(0.2)) {
     const labels = [];

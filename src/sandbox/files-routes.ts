@@ -2,8 +2,8 @@ import type { SandboxContext } from "./context.ts";
 import { REMOVED, STORED, UNSTORED, type FileTable } from "./file-table.ts";
 import { BadJson, Router, detail, jsonBody, notFound, ok, parseBool, type ApiRequest, type ApiResult } from "./http.ts";
 import { apiInitiator } from "./lifecycle.ts";
-import { paginate, type Sequence } from "./paginate.ts";
-import { isoMicros, parseIsoMicros } from "./time.ts";
+import { paginate, type Cursor, type Sequence } from "./paginate.ts";
+import { isoMicros, isoTieCursor, parseIsoCursor, type IsoCursor } from "./time.ts";
 import { isUuid } from "./uuid.ts";
 
 // GET /files/, file info, and single and batch store/delete.
@@ -41,8 +41,8 @@ class FileSequence implements Sequence {
 export interface ListQuery {
   limit: number;
   descending: boolean;
-  from?: number;
-  to?: number;
+  from?: IsoCursor;
+  to?: IsoCursor;
   offset: number;
   removed: boolean;
   stored?: boolean;
@@ -90,9 +90,9 @@ export function parseListQuery(q: URLSearchParams, orderingField: string): ListQ
   for (const name of ["from", "to"] as const) {
     const raw = q.get(name);
     if (raw === null || raw === "") continue;
-    const us = parseIsoMicros(raw);
-    if (us === null) return detail(400, `\`${name}\` must be a date-time in ISO 8601 format, e.g. 2015-09-10T10:00:00Z.`);
-    query[name] = us;
+    const cursor = parseIsoCursor(raw);
+    if (cursor === null) return detail(400, `\`${name}\` must be a date-time in ISO 8601 format, e.g. 2015-09-10T10:00:00Z.`);
+    query[name] = cursor;
   }
   const offsetText = q.get("offset");
   if (offsetText !== null && offsetText !== "") {
@@ -109,22 +109,33 @@ export function isResult(x: unknown): x is ApiResult {
 /**
  * Runs one page over a time-ordered sequence and builds Uploadcare's links:
  * `next` with `from` + `offset`, `previous` with `to` + `offset`, microsecond
- * "+00:00" timestamps, on the sandbox's own base URL.
+ * "+00:00" timestamps, on the sandbox's own base URL. Inside a run of equal
+ * times the position rides in `from`/`to` as digits after the microseconds
+ * (see paginate.ts and the README), so `offset` in links is always 0.
  */
 export function pageOf<S extends Sequence>(seq: S, query: ListQuery, base: string, path: string) {
   const sign = query.descending ? -1 : 1;
-  // Descending lists hold negated times: `from` keeps t <= from, `to` keeps t > to.
-  const startAfter = query.from === undefined ? undefined : query.descending ? -query.from - 1 : query.from;
-  const endBefore = query.to === undefined ? undefined : sign * query.to;
-  const page = paginate(seq, { startAfter, endBefore, offset: query.offset, limit: query.limit });
+  // Descending lists hold negated times. Plain times: ascending `from` keeps
+  // t > from (after the run), descending `from` keeps t <= from (before the
+  // run, in listing order); `to` keeps what lies before the run in either.
+  const cursor = (c: IsoCursor, plainTie: number): Cursor => ({ key: sign * c.us, tie: c.tie ?? plainTie });
+  const start = query.from === undefined ? undefined : cursor(query.from, query.descending ? 0 : Infinity);
+  const end = query.to === undefined ? undefined : cursor(query.to, 0);
+  const page = paginate(seq, { start, end, offset: query.offset, limit: query.limit });
   const link = (extra: [string, string][]) => `${base}${path}?${new URLSearchParams([...query.carried, ...extra]).toString()}`;
   const stamp = (us: number) => isoMicros(us, "+00:00");
-  const next = page.next
-    ? link([["from", stamp(query.descending ? -page.next.startAfter - 1 : page.next.startAfter)], ["offset", String(page.next.offset)]])
-    : null;
-  const previous = page.previous
-    ? link([["to", stamp(sign * page.previous.endBefore)], ["offset", String(page.previous.offset)]])
-    : null;
+  // A plain time for the run edges (times are whole microseconds, so "after
+  // the run at t" is "before the run at t + 1 µs"), a tie cursor inside a run.
+  const fromText = (c: Cursor) =>
+    c.tie === Infinity
+      ? stamp(query.descending ? -c.key - 1 : c.key)
+      : c.tie === 0
+        ? stamp(query.descending ? -c.key : c.key - 1)
+        : isoTieCursor(sign * c.key, c.tie);
+  const toText = (c: Cursor) =>
+    c.tie === 0 ? stamp(sign * c.key) : c.tie === Infinity ? stamp(sign * (c.key + 1)) : isoTieCursor(sign * c.key, c.tie);
+  const next = page.next ? link([["from", fromText(page.next)], ["offset", "0"]]) : null;
+  const previous = page.previous ? link([["to", toText(page.previous)], ["offset", "0"]]) : null;
   return { positions: page.positions, next, previous };
 }
 

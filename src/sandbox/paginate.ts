@@ -2,22 +2,26 @@
 // for ties.
 //
 // A sequence is a list of positions whose integer keys (microseconds) never
-// decrease; descending listings use negated times. `startAfter` keeps keys
-// strictly greater (the `from` of an ascending listing), `endBefore` keeps keys
-// strictly smaller (the `to` of a `previous` link), `offset` skips matching
-// items after the start (or, with only `endBefore`, before the end).
+// decrease; descending listings use negated times. A `Cursor` names a gap in
+// that list: the one after the first `tie` positions whose key is `key`
+// (`tie` 0: just before that run of equal keys; Infinity: just after it).
+// `start` keeps what follows its gap (the `from` of an ascending listing),
+// `end` keeps what precedes its gap (the `to` of a `previous` link). `offset`
+// skips that many matching items after the start (or, with only `end`, before
+// the end).
 //
-// Links are built so that a client following them verbatim sees every item
-// exactly once:
-// - when the page's last item is the last one with its key, `next` is
-//   (key, offset 0): the recorded Uploadcare form;
-// - when a run of equal keys straddles the page end, the page is cut short
-//   before that run if the run began inside the page, so the link stays
-//   (key, 0) and clients that drop `offset` (the JS SDK does) still see each
-//   item once;
-// - only a run that fills a whole page needs (key - 1, offset = items of the
-//   run already served).
-// `previous` links mirror this.
+// Positions inside a run count every item of the run, matching or not, so a
+// cursor stays put when files change status while a client pages (a temporary
+// expiring under `stored=false`).
+//
+// Pages are always full (`limit` matching items unless the list ends), and the
+// links alone carry the position, with offset 0, so a client that follows them
+// verbatim and one that drops `offset` (the JS SDK) both see every item once:
+// - `next` is (key of the page's last item, Infinity) when the next match has
+//   another key, the recorded Uploadcare form; otherwise (key, items of the
+//   run up to and including the last one), a tie cursor;
+// - `previous` mirrors it: (key of the page's first item, 0), or (key, items
+//   of the run before the first one).
 
 export interface Sequence {
   readonly length: number;
@@ -25,17 +29,23 @@ export interface Sequence {
   matches(position: number): boolean;
 }
 
+export interface Cursor {
+  key: number;
+  /** Items of the run of `key` before the gap: 0 = before the run, Infinity = after it. */
+  tie: number;
+}
+
 export interface PageRequest {
-  startAfter?: number;
-  endBefore?: number;
+  start?: Cursor;
+  end?: Cursor;
   offset: number;
   limit: number;
 }
 
 export interface PageResult {
   positions: number[];
-  next: { startAfter: number; offset: number } | null;
-  previous: { endBefore: number; offset: number } | null;
+  next: Cursor | null;
+  previous: Cursor | null;
 }
 
 /** First position whose key is > key (or >= key when `inclusive`). */
@@ -51,69 +61,53 @@ export function searchKey(seq: Sequence, key: number, inclusive: boolean): numbe
   return lo;
 }
 
+/** The position just after a cursor's gap (0..length). */
+export function gapOf(seq: Sequence, cursor: Cursor): number {
+  const runEnd = searchKey(seq, cursor.key, false);
+  if (cursor.tie === Infinity) return runEnd;
+  return Math.min(searchKey(seq, cursor.key, true) + cursor.tie, runEnd);
+}
+
 export function paginate(seq: Sequence, req: PageRequest): PageResult {
-  const n = seq.length;
-  const lo = req.startAfter === undefined ? 0 : searchKey(seq, req.startAfter, false);
-  const hi = req.endBefore === undefined ? n : searchKey(seq, req.endBefore, true);
-  const fromEnd = req.endBefore !== undefined && req.startAfter === undefined;
-  const limit = req.limit;
-  let page: number[];
-  const collected: number[] = [];
+  const lo = req.start === undefined ? 0 : gapOf(seq, req.start);
+  const hi = req.end === undefined ? seq.length : gapOf(seq, req.end);
+  const fromEnd = req.end !== undefined && req.start === undefined;
+  const page: number[] = [];
   let skip = req.offset;
 
   if (!fromEnd) {
-    for (let p = lo; p < hi && collected.length <= limit; p++) {
+    for (let p = lo; p < hi && page.length < req.limit; p++) {
       if (!seq.matches(p)) continue;
       if (skip > 0) skip--;
-      else collected.push(p);
-    }
-    page = collected.slice(0, limit);
-    if (collected.length > limit) {
-      const lastKey = seq.keyAt(page[page.length - 1] as number);
-      if (seq.keyAt(collected[limit] as number) === lastKey) {
-        const runStart = page.findIndex((p) => seq.keyAt(p) === lastKey);
-        if (runStart > 0) page = page.slice(0, runStart);
-      }
+      else page.push(p);
     }
   } else {
-    for (let p = hi - 1; p >= lo && collected.length <= limit; p--) {
+    for (let p = hi - 1; p >= lo && page.length < req.limit; p--) {
       if (!seq.matches(p)) continue;
       if (skip > 0) skip--;
-      else collected.push(p);
+      else page.push(p);
     }
-    page = collected.slice(0, limit).reverse();
-    if (collected.length > limit) {
-      const firstKey = seq.keyAt(page[0] as number);
-      if (seq.keyAt(collected[limit] as number) === firstKey) {
-        let runEnd = 0;
-        while (runEnd < page.length && seq.keyAt(page[runEnd] as number) === firstKey) runEnd++;
-        if (runEnd < page.length) page = page.slice(runEnd);
-      }
-    }
+    page.reverse();
   }
 
   if (page.length === 0) return { positions: page, next: null, previous: null };
-  return { positions: page, next: nextLink(seq, page[page.length - 1] as number), previous: previousLink(seq, page[0] as number) };
+  return { positions: page, next: nextCursor(seq, page[page.length - 1] as number), previous: previousCursor(seq, page[0] as number) };
 }
 
-function nextLink(seq: Sequence, last: number): PageResult["next"] {
+function nextCursor(seq: Sequence, last: number): Cursor | null {
   let q = last + 1;
   while (q < seq.length && !seq.matches(q)) q++;
   if (q >= seq.length) return null;
   const key = seq.keyAt(last);
-  if (seq.keyAt(q) !== key) return { startAfter: key, offset: 0 };
-  let served = 0;
-  for (let p = last; p >= 0 && seq.keyAt(p) === key; p--) if (seq.matches(p)) served++;
-  return { startAfter: key - 1, offset: served };
+  if (seq.keyAt(q) !== key) return { key, tie: Infinity };
+  return { key, tie: last + 1 - searchKey(seq, key, true) };
 }
 
-function previousLink(seq: Sequence, first: number): PageResult["previous"] {
+function previousCursor(seq: Sequence, first: number): Cursor | null {
   let q = first - 1;
   while (q >= 0 && !seq.matches(q)) q--;
   if (q < 0) return null;
   const key = seq.keyAt(first);
-  if (seq.keyAt(q) !== key) return { endBefore: key, offset: 0 };
-  let later = 0;
-  for (let p = first; p < seq.length && seq.keyAt(p) === key; p++) if (seq.matches(p)) later++;
-  return { endBefore: key + 1, offset: later };
+  if (seq.keyAt(q) !== key) return { key, tie: 0 };
+  return { key, tie: first - searchKey(seq, key, true) };
 }

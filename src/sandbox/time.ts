@@ -96,6 +96,42 @@ export function parseIsoMicros(text: string): number | null {
   return (base - offsetMin * 60_000) * US_PER_MS + micros;
 }
 
+/** A `from`/`to` value of a listing: an instant and, optionally, a place inside a run of equal times. */
+export interface IsoCursor {
+  us: number;
+  /** Files uploaded at exactly `us` that lie before the cursor (in listing order), or null for a plain time. */
+  tie: number | null;
+}
+
+/** Digits after the sixth fractional one that may carry a tie position (up to 999,999,999 files). */
+const TIE_DIGITS_MAX = 9;
+
+/**
+ * A listing's `from`/`to`: `parseIsoMicros`, except that fractional digits
+ * after the sixth, when not all zero, are read as a tie position rather than
+ * truncated: "2026-05-26T20:37:36.092024007+00:00" is "after the 7th file
+ * uploaded at .092024". The sandbox's own next/previous links write them (see
+ * README, Pagination); a microsecond reader drops them.
+ */
+export function parseIsoCursor(text: string): IsoCursor | null {
+  const m = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}\.\d{6})(\d+)(.*)$/s.exec(text.trim());
+  if (!m) {
+    const us = parseIsoMicros(text);
+    return us === null ? null : { us, tie: null };
+  }
+  const [, head = "", digits = "", zone = ""] = m;
+  if (digits.length > TIE_DIGITS_MAX) return null;
+  const us = parseIsoMicros(head + zone);
+  if (us === null) return null;
+  const tie = Number(digits);
+  return { us, tie: tie === 0 ? null : tie };
+}
+
+/** A tie cursor for a link: microsecond "+00:00" time with the tie position (≥ 1) as extra digits, at least three. */
+export function isoTieCursor(us: number, tie: number): string {
+  return `${isoMicros(us, "Z").slice(0, -1)}${String(tie).padStart(3, "0")}+00:00`;
+}
+
 /**
  * Lenient HTTP date → milliseconds: RFC 2822 "Mon, 05 Nov 2018 13:14:41 GMT",
  * pyuploadcare's "Mon, 05 Nov 2018, 13:14:41 GMT" (extra comma), numeric zones,

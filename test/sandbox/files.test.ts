@@ -197,6 +197,22 @@ describe("copy failures, groups, project", () => {
     expect(files.every((f) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(f.datetime_uploaded))).toBe(true);
   });
 
+  it("writes a clean virus scan as {infected: false} without infected_with, an infected one with its name", async () => {
+    const scans: Record<string, unknown>[] = [];
+    for (let uri: string | null = "/files/?limit=1000&include=appdata"; uri; ) {
+      const page = (await raw(sb, uri)).json();
+      for (const f of page.results) if (f.appdata.uc_clamav_virus_scan) scans.push(f.appdata.uc_clamav_virus_scan.data);
+      uri = page.next ? page.next.slice(sb.url.length) : null;
+    }
+    const clean = scans.filter((d) => d["infected"] === false);
+    const infected = scans.filter((d) => d["infected"] === true);
+    expect(clean.length).toBeGreaterThan(100);
+    expect(infected.length).toBeGreaterThan(0);
+    expect(clean.length + infected.length).toBe(scans.length);
+    expect(clean.every((d) => Object.keys(d).join() === "infected")).toBe(true);
+    expect(infected.every((d) => Object.keys(d).join() === "infected,infected_with" && typeof d["infected_with"] === "string")).toBe(true);
+  });
+
   it("is deterministic for a seed", async () => {
     const other = await startSandbox({ files: 3000, seed: 11 });
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isoMicros, parseHttpDate, parseIsoDay, parseIsoMicros } from "../../src/sandbox/time.ts";
+import { isoMicros, isoTieCursor, parseHttpDate, parseIsoCursor, parseIsoDay, parseIsoMicros } from "../../src/sandbox/time.ts";
 
 describe("sandbox time helpers", () => {
   it.each([
@@ -18,6 +18,30 @@ describe("sandbox time helpers", () => {
 
   it.each(["yesterday", "2018-13-01T00:00:00Z", "2018-02-30", "2018-11-27T25:00:00Z", ""])("rejects %s", (input) => {
     expect(parseIsoMicros(input)).toBeNull();
+  });
+
+  it.each([
+    ["2018-11-27T01:00:43.001705+00:00", 1543280443001705, null],
+    ["2018-11-27T01:00:43Z", 1543280443000000, null],
+    ["2018-11-27T01:00:43.001705007+00:00", 1543280443001705, 7],
+    ["2018-11-27T01:00:43.001705007 00:00", 1543280443001705, 7],
+    ["2018-11-27T03:00:43.001705012+02:00", 1543280443001705, 12],
+    ["2018-11-27T01:00:43.0017051234Z", 1543280443001705, 1234],
+    ["2018-11-27T01:00:43.001705000Z", 1543280443001705, null],
+  ])("reads the listing cursor %s", (input, us, tie) => {
+    expect(parseIsoCursor(input)).toEqual({ us, tie });
+  });
+
+  it("rejects a listing cursor with more than 15 fractional digits or a bad date", () => {
+    expect(parseIsoCursor("2018-11-27T01:00:43.0017051234567890Z")).toBeNull();
+    expect(parseIsoCursor("2018-02-30T01:00:43.001705007Z")).toBeNull();
+    expect(parseIsoCursor("yesterday")).toBeNull();
+  });
+
+  it("writes tie cursors with at least three extra digits, and reads them back", () => {
+    expect(isoTieCursor(1543280443001705, 7)).toBe("2018-11-27T01:00:43.001705007+00:00");
+    expect(isoTieCursor(1543280443001705, 1234)).toBe("2018-11-27T01:00:43.0017051234+00:00");
+    expect(parseIsoCursor(isoTieCursor(1543280443000000, 999))).toEqual({ us: 1543280443000000, tie: 999 });
   });
 
   it("formats link timestamps with +00:00", () => {
