@@ -54,7 +54,7 @@ try {
     const uploaded = dateToTimestamp(new Date(now - (1000 - i) * 1000));
     return {
       uuid, datetimeUploaded: uploaded, datetimeStored: uploaded, datetimeRemoved: null, size: 1234, mimeType: "image/jpeg", isImage: true, isReady: true,
-      originalFilename: `new-${i}.jpg`, originalFileUrl: null, metadata: {}, appdata: null,
+      originalFilename: `new-${i}.jpg`, originalFileUrl: null, metadata: {}, appdata: null, observedAt: dateToTimestamp(new Date(now)),
       data: {
         uuid, datetime_uploaded: uploaded, datetime_stored: uploaded, datetime_removed: null, size: 1234, mime_type: "image/jpeg",
         is_image: true, is_ready: true, original_filename: `new-${i}.jpg`, original_file_url: null, metadata: {},

@@ -8,7 +8,13 @@ import { errorResponse, statusFor } from "./errors.ts";
 /** Uploadcare's deliveries carry one file object; anything far larger is not one. */
 const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 
-const Accepted = z.object({ status: z.enum(["accepted", "duplicate"]), event: z.string() }).openapi("WebhookAccepted");
+const Accepted = z
+  .object({
+    status: z.enum(["accepted", "duplicate"]),
+    event: z.string(),
+    problem: z.string().nullable().openapi({ description: "Why the delivery cannot be applied as sent; it is stored as received and set aside when applied" }),
+  })
+  .openapi("WebhookAccepted");
 
 const route = createRoute({
   method: "post",
@@ -19,8 +25,7 @@ const route = createRoute({
     headers: z.object({ "x-uc-signature": z.string().optional() }),
   },
   responses: {
-    200: { description: "Stored in the inbox (or already there)", content: { "application/json": { schema: Accepted } } },
-    400: { description: "The body is not a file webhook" },
+    200: { description: "Stored in the inbox exactly as received (or already there)", content: { "application/json": { schema: Accepted } } },
     401: { description: "The signature does not verify; nothing was stored" },
     413: { description: "The body is too large" },
   },
@@ -51,7 +56,7 @@ export function registerWebhookReceiver(app: App, deps: ApiDeps) {
         event: result.event,
       });
       if (!result.duplicate) deps.onWebhookStored?.(result.projectKey);
-      return c.json({ status: result.duplicate ? ("duplicate" as const) : ("accepted" as const), event: result.event }, 200);
+      return c.json({ status: result.duplicate ? ("duplicate" as const) : ("accepted" as const), event: result.event, problem: result.problem }, 200);
     } catch (err) {
       if (err instanceof AppError) {
         await recordDelivery(deps.database.db, {

@@ -9,7 +9,7 @@ import { dateToTimestamp } from "../db/timestamps.ts";
 import { AppError, ConflictError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { writeFiles } from "../sync/files/write-files.ts";
-import { toFileRecord } from "../sync/files/file-record.ts";
+import { admitFile } from "../sync/files/admit.ts";
 import { BATCH_UUIDS_MAX, type BatchResult, type UploadcareClient } from "../sync/uploadcare/client.ts";
 import { UploadcareFile } from "../sync/uploadcare/file-object.ts";
 import { Condition } from "./conditions.ts";
@@ -334,14 +334,17 @@ export function overlay(before: UploadcareFile, answered: Record<string, unknown
 async function recordResults(ctx: RunContext, done: UploadcareFile[], changes: ItemChange[]): Promise<void> {
   const { deps } = ctx;
   const now = deps.now();
+  // Uploadcare's answer is a snapshot like any other: admitted (a NUL stored as its substitute), observed now.
+  const admitted = done.map((f) => admitFile(f, "file_info", dateToTimestamp(now)));
   await writeFiles(
     deps.db,
     { projectKey: ctx.plan.projectKey, source: "action", runId: ctx.runId, actor: ctx.actor, now: () => now, planId: ctx.plan.id },
-    done.map((f) => toFileRecord(f)),
+    admitted.flatMap((a) => (a.record ? [a.record] : [])),
     async (tx) => {
       await setItems(tx, target(ctx), ["sending"], done.map((f) => ({ fileUuid: f.uuid.toLowerCase(), status: "done", reason: null })), { now });
       await setItems(tx, target(ctx), ["sending"], changes, { now });
     },
+    admitted.flatMap((a) => (a.quarantine ? [a.quarantine] : [])),
   );
 }
 

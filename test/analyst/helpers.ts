@@ -89,6 +89,8 @@ export function fileRecord(spec: FileSpec): FileRecord {
     metadata: spec.metadata ?? {},
     appdata,
     data,
+    // Written now: a later snapshot of the same file is observed later.
+    observedAt: new Date().toISOString(),
   };
 }
 

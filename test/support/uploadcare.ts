@@ -7,7 +7,7 @@ import { UploadcareClient } from "../../src/sync/uploadcare/client.ts";
 import { createUploadcareClient } from "../../src/sync/uploadcare/create-client.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../../src/sync/uploadcare/retry-policy.ts";
 import { UploadcareTransport } from "../../src/sync/uploadcare/transport.ts";
-import type { UploadcareFile } from "../../src/sync/uploadcare/file-object.ts";
+import { UploadcareFile } from "../../src/sync/uploadcare/file-object.ts";
 import { registerProjects } from "../../src/db/queries/projects.ts";
 
 /** Retries fast enough for tests, still bounded and still honouring Retry-After's floor. */
@@ -43,7 +43,10 @@ export async function allSandboxFiles(sandbox: Sandbox): Promise<Map<string, Upl
     let cursor: { from?: string; offset?: number } = {};
     for (;;) {
       const page = await client.listFiles({ ...cursor, removed });
-      for (const file of page.files) out.set(file.uuid, file);
+      for (const item of page.items) {
+        const file = UploadcareFile.parse(item);
+        out.set(file.uuid, file);
+      }
       if (!page.next) break;
       cursor = page.next;
     }

@@ -90,11 +90,14 @@ describe.each(backends)("webhook lane on %s", (kind) => {
   });
 
   it("records a duplicate delivery once", async () => {
-    const file = [...(await allSandboxFiles(sandbox)).values()].find((f) => f.datetime_removed === null)!;
+    // The change really happens upstream: an info update is a hint the lane checks by reading the file.
+    const live = [...(await allSandboxFiles(sandbox)).values()].find((f) => f.datetime_removed === null)!;
+    expect((await sandboxApi(sandbox, "PUT", `/files/${live.uuid}/metadata/dup/`, "1")).status).toBe(201);
+    const file = (await allSandboxFiles(sandbox)).get(live.uuid)!;
     const body = JSON.stringify({
       initiator: { type: "api", detail: {} },
       hook: { event: "file.info_updated", project_pub_key: sandbox.publicKey },
-      data: { ...file, metadata: { ...(file.metadata ?? {}), dup: "1" } },
+      data: file,
       file: file.original_file_url,
     });
     const signature = signWebhookBody(sandbox.webhookSecret, body);
@@ -120,10 +123,11 @@ describe.each(backends)("webhook lane on %s", (kind) => {
     const bodyOf = (event: string, data: unknown) =>
       JSON.stringify({ initiator: { type: "api", detail: {} }, hook: { event, project_pub_key: sandbox.publicKey }, data, file: null });
     const start = await lastSeq(database.db, sandbox.publicKey);
+    // Two runs, so each delivery is applied as sent (deliveries for one file in one batch are re-read instead).
     for (const body of [bodyOf("file.deleted", deleted), bodyOf("file.stored", stored)]) {
       expect((await post(body, signWebhookBody(sandbox.webhookSecret, body))).status).toBe(200);
+      await sync(["webhooks"]);
     }
-    await sync(["webhooks"]);
     expect((await events(database.db, sandbox.publicKey, start)).map((e) => e.kind)).toEqual(["removed"]);
     const [row] = await queryRows<{ removed: string | null; outcome: string }>(
       database.db,
@@ -135,10 +139,24 @@ describe.each(backends)("webhook lane on %s", (kind) => {
     expect(row!.removed).not.toBeNull();
   });
 
-  it("answers 400 naming the field for a signed body that is not a file webhook", async () => {
+  it("stores a signed body that is not a file webhook as received, names the problem, and sets it aside", async () => {
     const body = JSON.stringify({ hook: { event: "file.stored", project_pub_key: sandbox.publicKey }, data: { uuid: "nope" } });
     const res = await post(body, signWebhookBody(sandbox.webhookSecret, body));
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^body\.data\.uuid: /);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { problem: string }).problem).toMatch(/^body\.data\.uuid: /);
+    const start = await lastSeq(database.db, sandbox.publicKey);
+    await sync(["webhooks"]);
+    expect(await lastSeq(database.db, sandbox.publicKey)).toBe(start);
+    const [row] = await queryRows<{ raw_body: string; outcome: string }>(
+      database.db,
+      sql`select raw_body, outcome from webhook_inbox where project_key = ${sandbox.publicKey} and raw_body = ${body}`,
+    );
+    expect(row).toEqual({ raw_body: body, outcome: "set_aside" });
+    const [kept] = await queryRows<{ raw: string; disposition: string; reason: string }>(
+      database.db,
+      sql`select raw, disposition, reason from file_quarantine where project_key = ${sandbox.publicKey} and source = 'webhook' and raw = ${body}`,
+    );
+    expect(kept).toMatchObject({ raw: body, disposition: "set_aside" });
+    expect(kept!.reason).toMatch(/^body\.data\.uuid: /);
   });
 });

@@ -66,8 +66,9 @@ export function diffFile(current: FileRecord | null, next: FileRecord): FileChan
   for (const key of keys) {
     if (OWN_KIND_FIELDS.has(key)) continue;
     if (!sameJson(current.data[key] ?? null, next.data[key] ?? null)) {
-      before[key] = current.data[key] ?? null;
-      after[key] = next.data[key] ?? null;
+      // defineProperty: a field named `__proto__` would otherwise set the prototype and vanish.
+      Object.defineProperty(before, key, { value: current.data[key] ?? null, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(after, key, { value: next.data[key] ?? null, enumerable: true, writable: true, configurable: true });
     }
   }
   // datetime_stored cleared without a removal is no kind of its own: keep it visible.

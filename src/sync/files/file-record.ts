@@ -16,10 +16,15 @@ export interface FileRecord {
   metadata: Record<string, string>;
   appdata: Record<string, unknown> | null;
   data: Record<string, unknown>;
+  /**
+   * When this state was observed: the start of the request that read it, or a
+   * webhook delivery's receipt. Orders snapshots of one file (see write-files.ts).
+   */
+  observedAt: string;
 }
 
 /** Builds the record from a validated upstream object (list page, file info or webhook `data`). */
-export function toFileRecord(file: UploadcareFile): FileRecord {
+export function toFileRecord(file: UploadcareFile, observedAt: string): FileRecord {
   return {
     uuid: file.uuid.toLowerCase(),
     datetimeUploaded: canonicalTimestamp(file.datetime_uploaded),
@@ -34,6 +39,7 @@ export function toFileRecord(file: UploadcareFile): FileRecord {
     metadata: file.metadata ?? {},
     appdata: file.appdata ?? null,
     data: file as Record<string, unknown>,
+    observedAt: canonicalTimestamp(observedAt),
   };
 }
 
@@ -58,11 +64,15 @@ export function snapshotTime(record: FileRecord): string {
 }
 
 /**
- * True when `next` must not overwrite `current`: removal is final in Uploadcare,
- * so a snapshot of the file alive is older than one of it removed; otherwise the
- * snapshot with the older newest-time loses.
+ * True when `next` must not overwrite `current`. Observation order first:
+ * a snapshot observed before the one held is older, whatever it says. Then what
+ * Uploadcare's own times can tell: removal is final, so a snapshot of the file
+ * alive is older than one of it removed, and a snapshot whose newest upstream
+ * time is older loses. (Metadata, size, `is_ready` and the rest carry no time
+ * of their own, which is why observation order is needed at all.)
  */
 export function isStale(current: FileRecord, next: FileRecord): boolean {
+  if (next.observedAt < current.observedAt) return true;
   if (current.datetimeRemoved !== null && next.datetimeRemoved === null) return true;
   return snapshotTime(next) < snapshotTime(current);
 }

@@ -3,7 +3,7 @@ import { appendEvents, lockChainHead, type NewEvent } from "../../db/audit/chain
 import type { Db } from "../../db/client.ts";
 import { queryRows } from "../../db/query.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
-import { toFileRecord } from "./file-record.ts";
+import { admitFiles } from "./admit.ts";
 import { listPages } from "./list-pages.ts";
 import { SYNC_ACTOR, type LaneDeps, type LaneRun } from "./lane-deps.ts";
 import { writeFiles } from "./write-files.ts";
@@ -23,18 +23,24 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
   try {
     for (const removed of [false, true]) {
       for await (const page of listPages(deps.client, {}, { removed })) {
-        const records = page.files.map(toFileRecord);
+        deps.signal?.throwIfAborted();
+        const { records, quarantine } = admitFiles(page.items, "list", dateToTimestamp(page.observedAt));
         const counts = await writeFiles(
           deps.db,
           { projectKey, source: "reconcile", runId: run.runId, actor: SYNC_ACTOR, now: deps.now, fence: deps.fence },
           records,
+          undefined,
+          quarantine,
         );
-        await markSeen(deps.db, projectKey, run.runId, records.map((r) => r.uuid));
+        // A file set aside was still listed: it is not missing.
+        const listed = [...records.map((r) => r.uuid), ...quarantine.flatMap((q) => (q.fileUuid ? [q.fileUuid] : []))];
+        await markSeen(deps.db, projectKey, run.runId, listed);
         run.counts.pages += 1;
-        run.counts.seen += records.length;
+        run.counts.seen += page.items.length;
         run.counts.inserted += counts.inserted;
         run.counts.changed += counts.changed;
-    await deps.noteWritten?.(counts.inserted + counts.changed);
+        run.counts.quarantined += counts.quarantined;
+        await deps.noteWritten?.(counts.inserted + counts.changed);
         const t = page.totals;
         deps.onPage?.({
           lane: "reconcile",
@@ -45,6 +51,7 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
       }
     }
     // Only a scan that reached the end of both lists may call anything missing.
+    deps.signal?.throwIfAborted();
     await markUnseen(deps, projectKey, run.runId, scanStartedAt);
   } finally {
     await deps.db.execute(sql`delete from reconcile_seen where project_key = ${projectKey} and run_id = ${run.runId}`);
@@ -67,11 +74,13 @@ async function markUnseen(deps: LaneDeps, projectKey: string, runId: string, sca
   await deps.db.transaction(async (tx) => {
     await deps.fence?.(tx);
     const head = await lockChainHead(tx, projectKey);
-    // Files first seen after the scan began (a webhook, a concurrent lane) were not due to be listed.
+    // Files first seen after the scan began (a webhook, a concurrent lane) were not due to be
+    // listed, and a file observed alive after it began is not missing whatever the scan saw.
     const counted = await queryRows<{ uuid: string; missed_scans: number }>(
       tx,
       sql`update files f set missed_scans = f.missed_scans + 1
           where f.project_key = ${projectKey} and f.missing_since is null and f.first_seen_at < ${scanStartedAt}::timestamptz
+            and (f.observed_at is null or f.observed_at < ${scanStartedAt}::timestamptz)
             and not exists (select 1 from reconcile_seen s
                             where s.project_key = ${projectKey} and s.run_id = ${runId} and s.uuid = f.uuid)
           returning f.uuid::text as uuid, f.missed_scans`,

@@ -19,6 +19,8 @@ export interface SyncFilesDeps {
   fence?: (tx: Queryable) => Promise<void>;
   /** Aborted when the run must stop (a scheduled run's lease was lost); checked before every page. */
   signal?: AbortSignal;
+  /** How far before its checkpoint the new-files lane reads again (default: DEFAULT_LOOKBACK_MS). */
+  lookbackMs?: number;
 }
 
 export type FilesLane = "webhooks" | "new" | "reconcile";

@@ -23,7 +23,13 @@ export interface ListCursor {
 }
 
 export interface ListPage {
-  files: UploadcareFile[];
+  /**
+   * The page's file objects as sent, not yet validated: each is admitted on its
+   * own (src/sync/files/admit.ts), so one bad file never fails the page.
+   */
+  items: unknown[];
+  /** When the request that answered began: every item was observed no earlier. */
+  observedAt: Date;
   /** Null on the last page. */
   next: ListCursor | null;
   totals: { stored?: number; unstored?: number; removed?: number } | undefined;
@@ -64,7 +70,7 @@ export class UploadcareClient {
    * SDK's `listOfFiles` cannot ask for `include=appdata` and drops `offset`.
    */
   async listFiles(options: ListOptions): Promise<ListPage> {
-    const { data } = await this.transport.requestJson(
+    const { data, requestedAt } = await this.transport.requestJson(
       {
         method: "GET",
         path: "/files/",
@@ -80,7 +86,7 @@ export class UploadcareClient {
       },
       parseFilesPage,
     );
-    return data;
+    return { ...data, observedAt: requestedAt };
   }
 
   /**
@@ -97,6 +103,23 @@ export class UploadcareClient {
       },
     );
     return data;
+  }
+
+  /**
+   * One file with appdata as sent, not yet validated, and when the read began:
+   * the sync admits it like a list item. Null when Uploadcare does not know it (404).
+   */
+  async fileSnapshot(uuid: string): Promise<{ item: unknown; observedAt: Date } | null> {
+    try {
+      const { data, requestedAt } = await this.transport.requestJson(
+        { method: "GET", path: `/files/${encodeURIComponent(uuid)}/`, query: { include: "appdata" } },
+        (json) => json,
+      );
+      return { item: data, observedAt: requestedAt };
+    } catch (err) {
+      if (err instanceof UpstreamError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   async storeFiles(uuids: string[]): Promise<BatchResult> {
@@ -163,16 +186,10 @@ function toBatchResult(answer: { problems: Record<string, string>; result: unkno
   return { done, problems: answer.problems ?? {} };
 }
 
-function parseFilesPage(json: unknown): ListPage {
+function parseFilesPage(json: unknown): Omit<ListPage, "observedAt"> {
   const page = FilesPage.safeParse(json);
   if (!page.success) throw new Error(describeZodError(page.error));
-  const files: UploadcareFile[] = [];
-  page.data.results.forEach((item, index) => {
-    const file = UploadcareFile.safeParse(item);
-    if (!file.success) throw new Error(describeZodError(file.error, `results.${index}.`));
-    files.push(file.data);
-  });
-  return { files, next: page.data.next ? cursorFromLink(page.data.next) : null, totals: page.data.totals };
+  return { items: page.data.results, next: page.data.next ? cursorFromLink(page.data.next) : null, totals: page.data.totals };
 }
 
 /** The cursor inside a `next` link; its host is ignored (the sandbox and proxies differ). */

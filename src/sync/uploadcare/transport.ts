@@ -85,7 +85,11 @@ export class UploadcareTransport {
   }
 
   /** A raw JSON request, for what the SDK does not cover (list with appdata, project info, usage). */
-  async requestJson<T>(request: RawRequest, parse: (json: unknown) => T): Promise<{ status: number; data: T }> {
+  /**
+   * `requestedAt` is when the attempt that answered began: the moment the answer
+   * describes at the earliest, which orders it against other observations.
+   */
+  async requestJson<T>(request: RawRequest, parse: (json: unknown) => T): Promise<{ status: number; data: T; requestedAt: Date }> {
     const url = new URL(this.deps.project.apiBase);
     // The path replaces any path of the base, as the SDK does (reference section 15, trap 1).
     url.pathname = request.path;
@@ -95,7 +99,7 @@ export class UploadcareTransport {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const api = request.api ?? "rest";
 
-    return this.withRetries(request.method, request.path, url.search.slice(1) || null, api, async () => {
+    return this.withRetries(request.method, request.path, url.search.slice(1) || null, api, async (requestedAt) => {
       const headers = await this.headersFor(api, url, request.method, body);
       let response: Response;
       let text: string;
@@ -126,7 +130,7 @@ export class UploadcareTransport {
         return { outcome: { kind: "network_error" }, status: response.status, bytes, error: `unreadable JSON body (${bytes} bytes)` };
       }
       try {
-        return { outcome, status: response.status, bytes, error: null, value: { status: response.status, data: parse(json) } };
+        return { outcome, status: response.status, bytes, error: null, value: { status: response.status, data: parse(json), requestedAt } };
       } catch (err) {
         const message = `${request.method} ${request.path}: unexpected answer: ${(err as Error).message}`;
         return { outcome: { kind: "client_error" }, status: response.status, bytes, error: message, fatal: new UpstreamError(message, { cause: err }) };
@@ -178,13 +182,13 @@ export class UploadcareTransport {
     path: string,
     query: string | null,
     api: "rest" | "project",
-    once: () => Promise<Attempt<T>>,
+    once: (requestedAt: Date) => Promise<Attempt<T>>,
   ): Promise<T> {
     const { policy } = this.deps;
     for (let attempt = 1; ; attempt++) {
       const requestedAt = new Date();
       const started = performance.now();
-      const result = await once();
+      const result = await once(requestedAt);
       const durationMs = Math.round(performance.now() - started);
       await this.deps.record({
         projectKey: this.deps.project.publicKey,

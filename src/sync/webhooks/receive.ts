@@ -4,8 +4,9 @@ import { z } from "zod";
 import type { Db } from "../../db/client.ts";
 import { apiRequests } from "../../db/partitioned/api-requests.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
-import { AppError, ValidationError } from "../../errors.ts";
+import { AppError } from "../../errors.ts";
 import { UploadcareFile, describeZodError } from "../uploadcare/file-object.ts";
+import { isStorableString, makeStorable } from "../files/storable.ts";
 import { verifyWebhookSignature } from "./signature.ts";
 
 export const FILE_EVENTS = ["file.uploaded", "file.infected", "file.stored", "file.deleted", "file.info_updated"] as const;
@@ -28,12 +29,17 @@ export interface ReceiveResult {
   projectKey: string;
   event: string;
   duplicate: boolean;
+  /** Why the delivery cannot be applied as sent (it is stored all the same, and set aside when applied). */
+  problem: string | null;
 }
 
 /**
  * Takes one delivery: verifies `X-Uc-Signature` against the project's signing
- * secret, validates the body and stores it in the inbox (a redelivered body is
- * stored once). Nothing is stored unless the signature verifies.
+ * secret and stores the body exactly as received (a redelivered body is stored
+ * once). Nothing is stored unless the signature verifies; once it does, the
+ * delivery is always stored, even when it cannot be applied as sent (a NUL in a
+ * value, a body that fails the schema): answering an error would only make
+ * Uploadcare retry the same bytes. The inbox lane sets such a delivery aside.
  */
 export async function receiveWebhook(
   deps: { db: Db; projects: WebhookProject[]; now: () => Date },
@@ -56,20 +62,43 @@ export async function receiveWebhook(
       signature ? "X-Uc-Signature does not verify against any configured webhook signing secret" : "X-Uc-Signature header is missing",
     );
   }
-  if (json === undefined) throw new ValidationError("body: not valid JSON");
-  const parsed = WebhookDelivery.safeParse(json);
-  if (!parsed.success) throw new ValidationError(describeZodError(parsed.error, "body."));
-
+  const inspected = inspectDelivery(json);
   const now = dateToTimestamp(deps.now());
   const digest = createHash("sha256").update(rawBody).digest("hex");
+  // jsonb refuses NUL and lone surrogates even as escapes; the raw text keeps them as escapes.
+  const body = inspected.storableJson ? rawBody : null;
+  const raw = isStorableString(rawBody) ? rawBody : `base64:${Buffer.from(rawBody).toString("base64")}`;
   const inserted = await deps.db.execute(sql`
-    insert into webhook_inbox (project_key, body_sha256, received_at, event, file_uuid, body)
-    values (${project.publicKey}, ${digest}, ${now}::timestamptz, ${parsed.data.hook.event}, ${parsed.data.data.uuid},
-            ${rawBody}::jsonb)
+    insert into webhook_inbox (project_key, body_sha256, received_at, event, file_uuid, body, raw_body)
+    values (${project.publicKey}, ${digest}, ${now}::timestamptz, ${inspected.event}, ${inspected.fileUuid},
+            ${body}::jsonb, ${raw})
     on conflict do nothing`);
   const duplicate = ((inserted as unknown as { rowCount?: number; affectedRows?: number }).rowCount ??
     (inserted as unknown as { affectedRows?: number }).affectedRows ?? 0) === 0;
-  return { projectKey: project.publicKey, event: parsed.data.hook.event, duplicate };
+  return { projectKey: project.publicKey, event: inspected.event, duplicate, problem: inspected.problem };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What can be told of a verified body without trusting it to be well formed. */
+export function inspectDelivery(json: unknown): { event: string; fileUuid: string | null; storableJson: boolean; problem: string | null } {
+  if (json === undefined) return { event: "unknown", fileUuid: null, storableJson: false, problem: "body: not valid JSON" };
+  const storable = makeStorable(json);
+  const parsed = WebhookDelivery.safeParse(storable.value);
+  const hookEvent = (json as { hook?: { event?: unknown } } | null)?.hook?.event;
+  const event = parsed.success ? parsed.data.hook.event : FILE_EVENTS.find((e) => e === hookEvent) ?? "unknown";
+  const uuid = parsed.success ? parsed.data.data.uuid : (json as { data?: { uuid?: unknown } } | null)?.data?.uuid;
+  const problem = parsed.success
+    ? storable.problems.length > 0
+      ? `PostgreSQL cannot store it as sent: ${storable.problems.join("; ")}`
+      : null
+    : describeZodError(parsed.error, "body.");
+  return {
+    event,
+    fileUuid: typeof uuid === "string" && UUID.test(uuid) ? uuid.toLowerCase() : null,
+    storableJson: storable.problems.length === 0,
+    problem,
+  };
 }
 
 /** Every delivery received goes into the API log, verified or not. */
