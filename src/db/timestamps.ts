@@ -5,7 +5,7 @@
  * milliseconds, so comparisons and cursors go through these helpers instead.
  */
 
-const PATTERN = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const PATTERN = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** Microseconds since the epoch, exact. Throws on anything that is not a timestamp. */
 export function toEpochMicros(value: string): bigint {
