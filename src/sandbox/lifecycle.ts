@@ -92,7 +92,8 @@ export class Lifecycle {
   /** Sets one metadata key; returns true when the key was created. */
   setMetadataKey(i: number, key: string, value: string, initiator: Initiator): boolean {
     const previous = this.ctx.files.metadata(i);
-    const created = !(key in previous);
+    // hasOwn, not `in`: `__proto__` is a valid metadata key and every object "has" it.
+    const created = !Object.hasOwn(previous, key);
     if (!created && previous[key] === value) return false;
     this.ctx.table.overridesFor(i).metadata = { ...previous, [key]: value };
     this.ctx.table.touch();
@@ -102,7 +103,7 @@ export class Lifecycle {
 
   deleteMetadataKey(i: number, key: string, initiator: Initiator): boolean {
     const previous = this.ctx.files.metadata(i);
-    if (!(key in previous)) return false;
+    if (!Object.hasOwn(previous, key)) return false;
     const next = { ...previous };
     delete next[key];
     this.ctx.table.overridesFor(i).metadata = next;

@@ -42,7 +42,8 @@ export function registerMetadataRoutes(router: Router, ctx: SandboxContext): voi
     GET: (req) => {
       const t = target(ctx, req);
       if (isResult(t)) return t;
-      const value = ctx.files.metadata(t.i)[t.key];
+      const metadata = ctx.files.metadata(t.i);
+      const value = Object.hasOwn(metadata, t.key) ? metadata[t.key] : undefined;
       // [inf] An unknown key is a 404 (the spec lists only 400/401/406 here).
       return value === undefined ? notFound() : ok(value);
     },
@@ -62,7 +63,7 @@ export function registerMetadataRoutes(router: Router, ctx: SandboxContext): voi
         return detail(400, `Value must be between 1 and ${METADATA_VALUE_MAX} characters long.`);
       }
       const current = ctx.files.metadata(t.i);
-      if (!(t.key in current) && Object.keys(current).length >= METADATA_KEYS_MAX) {
+      if (!Object.hasOwn(current, t.key) && Object.keys(current).length >= METADATA_KEYS_MAX) {
         return detail(400, `A file can have at most ${METADATA_KEYS_MAX} metadata keys.`);
       }
       const created = ctx.lifecycle.setMetadataKey(t.i, t.key, value, apiInitiator(req.requestId));
