@@ -147,6 +147,8 @@ const EnvSchema = z.object({
   UCLEDGER_SCHEDULE_REPORT: nonEmpty.default("0 8 * * 1"),
   UCLEDGER_TIMEZONE: nonEmpty.default("UTC"),
   UCLEDGER_USAGE_BACKFILL_DAYS: wholeNumber(1, 3650).default(365),
+  /** How far before its checkpoint the new-files lane reads again, for files listed late (long multipart uploads). */
+  UCLEDGER_NEW_FILES_LOOKBACK_MINUTES: wholeNumber(0, 10_080).default(60),
   UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
   UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
   UCLEDGER_PUBLIC_URL: httpUrl.optional(),
@@ -200,6 +202,7 @@ export interface Env {
   projects: ProjectConfig[];
   schedules: Schedules;
   usageBackfillDays: number;
+  newFilesLookbackMinutes: number;
   apiLogRetentionDays: number;
   /** Whether `/metrics` answers without a token. */
   metricsPublic: boolean;
@@ -323,6 +326,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       timezone: raw.UCLEDGER_TIMEZONE,
     },
     usageBackfillDays: raw.UCLEDGER_USAGE_BACKFILL_DAYS,
+    newFilesLookbackMinutes: raw.UCLEDGER_NEW_FILES_LOOKBACK_MINUTES,
     apiLogRetentionDays: raw.UCLEDGER_API_LOG_RETENTION_DAYS,
     metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
     publicUrl: (raw.UCLEDGER_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ""),
