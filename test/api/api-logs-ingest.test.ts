@@ -38,11 +38,11 @@ describe.each(backends)("POST /v1/api-logs on %s", (kind) => {
       rejected: 5,
       errorsTruncated: false,
       errors: [
-        { line: 4, reason: "not valid JSON" },
-        { line: 11, reason: "status: must be an HTTP status from 100 to 599" },
-        { line: 21, reason: "api: must be rest or upload" },
-        { line: 31, reason: expect.stringMatching(/extra/) },
-        { line: 41, reason: "ts: must be an ISO 8601 timestamp" },
+        { line: 4, field: null, reason: "not valid JSON" },
+        { line: 11, field: "status", reason: "status: must be an HTTP status from 100 to 599" },
+        { line: 21, field: "api", reason: "api: must be rest or upload" },
+        { line: 31, field: null, reason: expect.stringMatching(/extra/) },
+        { line: 41, field: "ts", reason: "ts: must be an ISO 8601 timestamp" },
       ],
     });
     const [stored] = await queryRows<{ n: number; errors: number; upload: number }>(
