@@ -14,9 +14,19 @@ export async function auditCommand(argv: string[]): Promise<number> {
     for (const project of selectProjects(runtime, values.project)) {
       const report = await verifyChain(runtime.database.db, project.publicKey);
       ok &&= report.ok;
-      if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else if (report.ok) process.stdout.write(`${project.publicKey}: chain intact, ${report.events} events\n`);
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+        continue;
+      }
+      // `events` is the chain as far as its head when the check began: appends made meanwhile are the next check's.
+      if (report.ok) process.stdout.write(`${project.publicKey}: chain intact, ${report.events} events\n`);
       else process.stdout.write(`${project.publicKey}: chain BROKEN at event ${report.broken!.seq}: ${report.broken!.reason}\n`);
+      if (report.legacyHashed) {
+        const { events, firstSeq } = report.legacyHashed;
+        process.stdout.write(
+          `${project.publicKey}: note: ${events} event(s) from event ${firstSeq} on were hashed before keys named __proto__ were: their hashes do not cover those keys\n`,
+        );
+      }
     }
     return ok ? 0 : 1;
   });
