@@ -25,6 +25,7 @@ const storable = (schema: z.ZodString) =>
     .refine((s) => !LONE_SURROGATE.test(s), "must not contain unpaired surrogates (\\ud800–\\udfff)");
 
 function timestampProblem(value: string): string {
+  if (value.length > 40) return "must be an ISO 8601 timestamp of at most 40 characters";
   try {
     toEpochMicros(value);
   } catch (err) {
