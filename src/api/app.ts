@@ -17,6 +17,7 @@ import { registerEvents } from "./events.ts";
 import { registerFiles } from "./files.ts";
 import { registerHealth } from "./health.ts";
 import { registerProjects } from "./projects.ts";
+import { registerQuarantine } from "./quarantine.ts";
 import { registerReports } from "./reports.ts";
 import { registerStats } from "./stats.ts";
 import { registerSync } from "./sync.ts";
@@ -121,6 +122,7 @@ export function createApp(deps: ApiDeps): App {
   registerApiLogIngest(app, deps);
   registerMetrics(app, deps);
   registerSync(app, deps);
+  registerQuarantine(app, deps);
   registerStats(app, deps);
   registerReports(app, deps);
   registerTokens(app, deps);

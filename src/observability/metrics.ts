@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { queryRows } from "../db/query.ts";
+import { quarantineCounts } from "../db/queries/quarantine.ts";
 import { reportDeliveryCounts } from "../reports/metrics.ts";
 
 /**
@@ -115,6 +116,17 @@ export function createMetrics(db: Db, now: () => Date = () => new Date()): Metri
     async collect() {
       this.reset();
       for (const row of await reportDeliveryCounts(db)) this.set({ project: row.projectKey, status: row.status }, row.count);
+    },
+  });
+
+  new Gauge({
+    name: "ucledger_sync_quarantined_records",
+    help: "Upstream file records the sync could not store as sent (file_quarantine), by project and disposition: set_aside (no row written) or stored_escaped (a documented substitute stored).",
+    labelNames: ["project", "disposition"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await quarantineCounts(db)) this.set({ project: row.projectKey, disposition: row.disposition }, row.count);
     },
   });
 

@@ -1,11 +1,11 @@
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import type { ProjectStats, Tally } from "../../../db/queries/stats.ts";
-import type { SyncRunEntry } from "../../../db/queries/sync-runs.ts";
 import type { OrphansSection } from "../../../reports/weekly/orphans.ts";
 import { isoWeekOf, localDate } from "../../../reports/weekly/period.ts";
 import { formatBytes, formatCount } from "../../../reports/weekly/format.ts";
-import { projectList, type ListPage, type PageContext } from "../context.ts";
+import { projectList, type PageContext } from "../context.ts";
 import { Bytes, Count, Empty, Status, Table, Time } from "../ui.tsx";
+import { loadSyncHealth, SyncHealth } from "./sync-health.tsx";
 
 const WEEK = /^\d{4}-W\d{2}$/;
 
@@ -51,39 +51,6 @@ function StateCards({ stats }: { stats: ProjectStats }) {
         </div>
       ))}
     </div>
-  );
-}
-
-function SyncHealth({ runs }: { runs: SyncRunEntry[] }) {
-  if (runs.length === 0) {
-    return (
-      <Empty title="No sync has run yet.">
-        Run <code>ucledger sync files</code>, or leave <code>npm start</code> running: its scheduler syncs every few minutes.
-      </Empty>
-    );
-  }
-  return (
-    <Table caption="Latest sync runs" head={["Stream", "Lane", "Started", "Finished", "Status", "Seen", "New", "Changed", "Error"]}>
-      {runs.map((r) => (
-        <tr class={r.status === "failed" ? "error" : undefined}>
-          <td>{r.stream}</td>
-          <td>{r.lane}</td>
-          <td>
-            <Time iso={r.startedAt} />
-          </td>
-          <td>
-            <Time iso={r.finishedAt} />
-          </td>
-          <td>
-            <Status value={r.status} />
-          </td>
-          <td class="num">{formatCount(r.seen)}</td>
-          <td class="num">{formatCount(r.inserted)}</td>
-          <td class="num">{formatCount(r.changed)}</td>
-          <td>{r.error ?? ""}</td>
-        </tr>
-      ))}
-    </Table>
   );
 }
 
@@ -151,9 +118,9 @@ export async function overviewPage(ctx: PageContext) {
   const week = WEEK.test(askedWeek) ? askedWeek : isoWeekOf(localDate(ctx.now(), ctx.timezone));
   const key = project.projectKey;
 
-  const [stats, runs, overview] = await Promise.all([
+  const [stats, syncHealth, overview] = await Promise.all([
     ctx.api.get<{ projects: ProjectStats[] }>("/v1/stats/summary", { project: key }),
-    ctx.api.get<ListPage<SyncRunEntry>>("/v1/sync/runs", { project: key, limit: 8, count: "none" }),
+    loadSyncHealth(ctx, key),
     ctx.weekOverview({ projectKey: key, week, timezone: ctx.timezone, now: ctx.now() }),
   ]);
   const figures = stats.projects[0]!;
@@ -174,7 +141,7 @@ export async function overviewPage(ctx: PageContext) {
         <StateCards stats={figures} />
       )}
       <h2>Sync health</h2>
-      <SyncHealth runs={runs.data} />
+      <SyncHealth projectKey={key} data={syncHealth} />
       <h2>
         Week {week} <span class="muted">({ctx.timezone}; compared with the week before)</span>
       </h2>
