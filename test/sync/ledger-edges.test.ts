@@ -185,6 +185,21 @@ describe.each(backends)("ledger edges on %s", (kind) => {
     expect(outcome!.outcome).toBe("reread");
   });
 
+  it("never lets two inbox runs at once apply the same delivery", async () => {
+    const files = [...(await allSandboxFiles(sandbox)).values()].filter((f) => f.datetime_removed === null && f.datetime_stored !== null).slice(10, 22);
+    const start = await lastSeq(database.db, sandbox.publicKey);
+    for (const file of files) {
+      expect((await sandboxApi(sandbox, "DELETE", `/files/${file.uuid}/storage/`)).status).toBe(200);
+      expect((await deliver("file.deleted", await upstream(file.uuid))).res.status).toBe(200);
+    }
+    const runs = await Promise.all([sync(["webhooks"]), sync(["webhooks"])]);
+    // Each delivery was claimed by exactly one of the two runs.
+    expect(runs.flat().reduce((n, run) => n + run.seen, 0)).toBe(files.length);
+    const trail = await events(database.db, sandbox.publicKey, start);
+    expect(trail.map((e) => e.kind)).toEqual(files.map(() => "removed"));
+    expect(new Set(trail.map((e) => e.file_uuid)).size).toBe(files.length);
+  });
+
   it("finds a file listed late with an earlier upload time on the next plain sync (look-back)", async () => {
     await sync(["new"]);
     const [newest] = await queryRows<{ t: string }>(

@@ -68,7 +68,12 @@ export const webhookInbox = pgTable(
     /** The body exactly as received (JSON text; escapes such as \u0000 stay escapes). */
     rawBody: text("raw_body"),
     appliedAt: microTimestamp("applied_at"),
-    /** What applying did: `applied`, `stale` (older than the ledger), `unchanged`, `set_aside` (quarantined). */
+    /**
+     * What applying did: `applied` (as sent), `reread` (the file was read again and
+     * that answer applied), `stale` (older than the ledger), `unchanged`,
+     * `set_aside` (cannot be applied; kept in file_quarantine), `not_found`
+     * (re-read, and Uploadcare no longer knows the file).
+     */
     outcome: text("outcome"),
   },
   (t) => [

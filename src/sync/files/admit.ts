@@ -34,16 +34,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function admitFile(raw: unknown, source: SnapshotSource, observedAt: string): Admitted {
   // JSON.stringify escapes NUL and lone surrogates, so this text is storable and exact.
-  const text = JSON.stringify(raw) ?? "null";
+  const text = () => JSON.stringify(raw) ?? "null";
   const storable = makeStorable(raw);
   const parsed = UploadcareFile.safeParse(storable.value);
   if (!parsed.success) {
-    return { record: null, quarantine: entry(text, uuidOf(raw), source, "set_aside", `does not match the file schema: ${describeZodError(parsed.error)}`) };
+    return { record: null, quarantine: entry(text(), uuidOf(raw), source, "set_aside", `does not match the file schema: ${describeZodError(parsed.error)}`) };
   }
   const record = toFileRecord(parsed.data, observedAt);
   if (storable.problems.length === 0) return { record, quarantine: null };
   const reason = `PostgreSQL cannot store it as sent; stored with substitutes: ${storable.problems.join("; ")}`;
-  return { record, quarantine: entry(text, record.uuid, source, "stored_escaped", reason) };
+  return { record, quarantine: entry(text(), record.uuid, source, "stored_escaped", reason) };
 }
 
 /** Admits each object of a page; the records and the entries to keep beside them. */

@@ -26,8 +26,19 @@ export function storableString(text: string): string {
   return text.replaceAll("\u0000", NUL_SUBSTITUTE).toWellFormed();
 }
 
-/** A copy of `value` that PostgreSQL can store, and what was substituted where. */
+/** True when every string and key in `value` can be stored as it is (the common case: no copy needed). */
+export function isStorable(value: unknown): boolean {
+  if (typeof value === "string") return isStorableString(value);
+  if (Array.isArray(value)) return value.every(isStorable);
+  if (value !== null && typeof value === "object") {
+    for (const [key, inner] of Object.entries(value)) if (!isStorableString(key) || !isStorable(inner)) return false;
+  }
+  return true;
+}
+
+/** `value` itself when PostgreSQL can store it, else a copy with substitutes, and what was substituted where. */
 export function makeStorable(value: unknown): StorableValue {
+  if (isStorable(value)) return { value, problems: [] };
   const problems: string[] = [];
   const walk = (node: unknown, path: string): unknown => {
     if (typeof node === "string") {
