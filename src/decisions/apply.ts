@@ -323,7 +323,9 @@ export function overlay(before: UploadcareFile, answered: Record<string, unknown
     if (value !== null && typeof value === "object") continue;
     merged[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
   }
-  return UploadcareFile.parse(merged);
+  // Validated, but returned as built: zod's copy would turn a `__proto__` metadata key into a prototype.
+  UploadcareFile.parse(merged);
+  return merged as UploadcareFile;
 }
 
 /**

@@ -40,7 +40,9 @@ export function admitFile(raw: unknown, source: SnapshotSource, observedAt: stri
   if (!parsed.success) {
     return { record: null, quarantine: entry(text(), uuidOf(raw), source, "set_aside", `does not match the file schema: ${describeZodError(parsed.error)}`) };
   }
-  const record = toFileRecord(parsed.data, observedAt);
+  // The object itself, not zod's copy: zod rebuilds records by assignment, which
+  // turns a metadata key named `__proto__` into a prototype and loses it.
+  const record = toFileRecord(storable.value as UploadcareFile, observedAt);
   if (storable.problems.length === 0) return { record, quarantine: null };
   const reason = `PostgreSQL cannot store it as sent; stored with substitutes: ${storable.problems.join("; ")}`;
   return { record, quarantine: entry(text(), record.uuid, source, "stored_escaped", reason) };

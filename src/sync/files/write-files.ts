@@ -122,7 +122,9 @@ async function readCurrent(db: Queryable, projectKey: string, batch: FileRecord[
 
 /** The ledger's copy as a record, observed when the row says (rows from before observation order: never). */
 export function heldRecord(row: { data: Record<string, unknown>; observed_at: string | null }): FileRecord {
-  return toFileRecord(UploadcareFile.parse(row.data), row.observed_at ? canonicalTimestamp(row.observed_at) : "1970-01-01T00:00:00Z");
+  // Validated, but the row's own object is used (zod's copy loses a `__proto__` key).
+  UploadcareFile.parse(row.data);
+  return toFileRecord(row.data as UploadcareFile, row.observed_at ? canonicalTimestamp(row.observed_at) : "1970-01-01T00:00:00Z");
 }
 
 function planWrites(ctx: WriteContext, batch: FileRecord[], current: Map<string, CurrentRow>): Plan {
