@@ -20,11 +20,18 @@ interface DayRow {
 
 const utcDay = (ts: string | null) => (ts === null ? null : new Date(ts).toISOString().slice(0, 10));
 
-/** The rollup's definition computed in JavaScript from every file row: what it must equal. */
-async function expectedDays(database: TestDatabase, projectKey: string): Promise<DayRow[]> {
+/**
+ * The rollup's definition computed in JavaScript from every file row: what it must equal.
+ * Stores count on the day of the store time the ledger kept (`last_stored_at` keeps it
+ * after Uploadcare clears `datetime_stored` on delete); `live` counts by `datetime_stored`
+ * alone, the published meaning of fct_daily_files.stored.
+ */
+async function expectedDays(database: TestDatabase, projectKey: string, stores: "kept" | "live" = "kept"): Promise<DayRow[]> {
   const files = await queryRows<{ uploaded: string; stored: string | null; removed: string | null; size: number }>(
     database.db,
-    sql`select datetime_uploaded::text as uploaded, datetime_stored::text as stored, datetime_removed::text as removed, size from files where project_key = ${projectKey}`,
+    stores === "kept"
+      ? sql`select datetime_uploaded::text as uploaded, coalesce(datetime_stored, last_stored_at)::text as stored, datetime_removed::text as removed, size from files where project_key = ${projectKey}`
+      : sql`select datetime_uploaded::text as uploaded, datetime_stored::text as stored, datetime_removed::text as removed, size from files where project_key = ${projectKey}`,
   );
   const days = new Map<string, DayRow>();
   const at = (day: string) => {
@@ -99,7 +106,7 @@ describe.each(backends)("daily file rollup on %s", (kind) => {
     ]);
     const result = await refreshDailyRollup(database.db, P);
     expect(result.mode).toBe("touched");
-    // The store days cleared by the removals, the removal day, today and the upload day of specs[0] at most.
+    // The store days the removals name (their counts stay), the removal day, today and the upload day of specs[0] at most.
     expect(result.days).toBeGreaterThanOrEqual(2);
     expect(result.days).toBeLessThanOrEqual(6);
     const after = await rollupDays(database, P);
@@ -162,6 +169,45 @@ describe.each(backends)("daily file rollup on %s", (kind) => {
         files: held.length,
         bytes: held.reduce((sum, f) => sum + f.size, 0),
       });
+    }
+  });
+
+  it("keeps a deleted file on the day it was stored in fct_daily_files_v2; fct_daily_files leaves it out, as published", async () => {
+    const uuid = uuidOf(600, 1);
+    const uploaded = ago(3 * DAY_MS);
+    const stored = ago(3 * DAY_MS - HOUR_MS);
+    await writeSpecs(database.db, P, [{ uuid, uploaded, stored, size: 50_000 }]);
+    await refreshDailyRollup(database.db, P);
+    const storeDay = utcDay(stored)!;
+    const storedOn = async (view: "fct_daily_files" | "fct_daily_files_v2") =>
+      (await queryRows<{ stored: number; bytes_stored: number }>(database.db, sql`select stored, bytes_stored from ${sql.raw(`reporting.${view}`)} where project_key = ${P} and day = ${storeDay}::date`))[0]!;
+    const before = { v1: await storedOn("fct_daily_files"), v2: await storedOn("fct_daily_files_v2") };
+    expect(before.v1).toEqual(before.v2);
+
+    // Deleted today, as the sync records it: datetime_stored cleared, last_stored_at kept.
+    await writeSpecs(database.db, P, [{ uuid, uploaded, stored, size: 50_000, removed: ago(HOUR_MS) }]);
+    const [row] = await queryRows<{ stored: string | null; kept: string | null }>(
+      database.db,
+      sql`select datetime_stored::text as stored, last_stored_at::text as kept from files where project_key = ${P} and uuid = ${uuid}::uuid`,
+    );
+    expect(row).toEqual({ stored: null, kept: expect.any(String) });
+    await refreshDailyRollup(database.db, P);
+    expect(await rollupDays(database, P)).toEqual(await expectedDays(database, P, "kept"));
+
+    expect(await storedOn("fct_daily_files_v2")).toEqual(before.v2);
+    expect(await storedOn("fct_daily_files")).toEqual({ stored: before.v1.stored - 1, bytes_stored: before.v1.bytes_stored - 50_000 });
+    // Every day of both, against the two definitions.
+    const live = new Map((await expectedDays(database, P, "live")).map((d) => [d.day, d]));
+    const kept = new Map((await expectedDays(database, P, "kept")).map((d) => [d.day, d]));
+    const facts = await queryRows<{ day: string; stored: number; bytes_stored: number; stored_v2: number; bytes_stored_v2: number }>(
+      database.db,
+      sql`select v1.day::text, v1.stored, v1.bytes_stored, v2.stored as stored_v2, v2.bytes_stored as bytes_stored_v2
+          from reporting.fct_daily_files v1 join reporting.fct_daily_files_v2 v2 using (project_key, day)
+          where v1.project_key = ${P} order by v1.day`,
+    );
+    for (const f of facts) {
+      expect([f.day, f.stored, f.bytes_stored]).toEqual([f.day, live.get(f.day)?.stored ?? 0, live.get(f.day)?.bytes_stored ?? 0]);
+      expect([f.day, f.stored_v2, f.bytes_stored_v2]).toEqual([f.day, kept.get(f.day)?.stored ?? 0, kept.get(f.day)?.bytes_stored ?? 0]);
     }
   });
 

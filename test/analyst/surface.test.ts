@@ -51,9 +51,11 @@ describe.each(backends)("the reporting surface on %s", (kind) => {
     expect(views.map((v) => v.name)).toEqual([
       "dim_file",
       "dim_file_v2",
+      "dim_file_v3",
       "dim_project",
       "fct_api_request",
       "fct_daily_files",
+      "fct_daily_files_v2",
       "fct_file_event",
       "fct_plan_item",
       "fct_reference_snapshot",

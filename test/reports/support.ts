@@ -157,6 +157,8 @@ export interface FileFixture {
   filename?: string;
   stored?: string | null;
   removed?: string | null;
+  /** `files.last_stored_at`; by default the store time, as the sync keeps it (a deleted file has it without `stored`). */
+  lastStored?: string | null;
 }
 
 let serial = 0;
@@ -172,9 +174,10 @@ export async function addProject(db: Db, projectKey: string, name = projectKey):
 
 export async function addFiles(db: Db, projectKey: string, files: FileFixture[]): Promise<void> {
   for (const f of files) {
-    await db.execute(sql`insert into files (project_key, uuid, datetime_uploaded, datetime_stored, datetime_removed, size, mime_type,
+    await db.execute(sql`insert into files (project_key, uuid, datetime_uploaded, datetime_stored, datetime_removed, last_stored_at, size, mime_type,
         is_image, is_ready, original_filename, metadata, data, first_seen_at, updated_at)
       values (${projectKey}, ${f.uuid}::uuid, ${f.uploaded}::timestamptz, ${f.stored ?? null}::timestamptz, ${f.removed ?? null}::timestamptz,
+        ${f.lastStored === undefined ? (f.stored ?? null) : f.lastStored}::timestamptz,
         ${f.size}, ${f.mime ?? "image/png"}, true, true, ${f.filename ?? `${f.uuid}.png`}, '{}'::jsonb, '{}'::jsonb,
         ${f.uploaded}::timestamptz, ${f.uploaded}::timestamptz)`);
   }

@@ -4,8 +4,13 @@ import { NotFoundError } from "../../errors.ts";
 import { execute, queryRows } from "../query.ts";
 
 /**
- * The daily file rollup behind `reporting.fct_daily_files`: per project and UTC
- * day, uploads, stores and removals with their bytes. A refresh recomputes from
+ * The daily file rollup behind `reporting.fct_daily_files_v2` and
+ * `fct_daily_files`: per project and UTC day, uploads, stores and removals with
+ * their bytes. A store counts on the day of the store time the ledger kept,
+ * which a deletion does not clear (Uploadcare clears `datetime_stored`,
+ * `last_stored_at` keeps it), so a day's stores stay as they were;
+ * `fct_daily_files` takes deleted files away again, as it always counted
+ * (migration 0018). A refresh recomputes from
  * `files` only the days that changed since the last one, found through the
  * audit trail: every change to a file is an event, and an event's before and
  * after values name the days it moved a file from and to. The trail is
@@ -115,7 +120,7 @@ async function touchedDays(tx: Queryable, projectKey: string, after: number, upT
           union all
           select x.v from ev
           join files f on f.project_key = ${projectKey} and f.uuid = ev.file_uuid
-          cross join lateral (values (f.datetime_uploaded::text), (f.datetime_stored::text), (f.datetime_removed::text)) x(v)
+          cross join lateral (values (f.datetime_uploaded::text), (${KEPT_STORED_AT}::text), (f.datetime_removed::text)) x(v)
           where ev.kind <> 'uploaded' and (ev.before ? 'size' or ev.after ? 'size')
         )
         select distinct (v::timestamptz at time zone 'UTC')::date::text as day from stamps where v is not null order by 1`,
@@ -123,8 +128,14 @@ async function touchedDays(tx: Queryable, projectKey: string, after: number, upT
   return rows.map((r) => r.day);
 }
 
+/**
+ * A file's store time as the ledger last saw it, kept after deletion. Written as the
+ * expression index files_kept_stored_at_idx (migration 0018), so day ranges on it use it.
+ */
+const KEPT_STORED_AT = sql`coalesce(f.datetime_stored, f.last_stored_at)`;
+
 /** The three counted moments of a file, as (timestamp, which) rows for one aggregate. */
-const MEASURES = sql`(values (f.datetime_uploaded, 'u'), (f.datetime_stored, 's'), (f.datetime_removed, 'r')) m(at, what)`;
+const MEASURES = sql`(values (f.datetime_uploaded, 'u'), (${KEPT_STORED_AT}, 's'), (f.datetime_removed, 'r')) m(at, what)`;
 
 const AGGREGATES = sql`
   count(*) filter (where m.what = 'u')::int,
@@ -146,7 +157,7 @@ async function rebuildFrom(tx: Queryable, projectKey: string, from: string | nul
   const filter =
     since === null
       ? sql``
-      : sql` and (f.datetime_uploaded >= ${since} or f.datetime_stored >= ${since} or f.datetime_removed >= ${since})`;
+      : sql` and (f.datetime_uploaded >= ${since} or ${KEPT_STORED_AT} >= ${since} or f.datetime_removed >= ${since})`;
   await tx.execute(
     sql`insert into daily_file_rollup ${COLUMNS}
         select ${projectKey}, (m.at at time zone 'UTC')::date, ${AGGREGATES}, ${now}::timestamptz
@@ -167,7 +178,7 @@ async function rebuildDays(tx: Queryable, projectKey: string, days: string[], no
         select ${projectKey}, d.day, u.n, u.b, s.n, s.b, r.n, r.b, ${now}::timestamptz
         from unnest(${list}) d(day)
         cross join lateral (select count(*)::int n, coalesce(sum(f.size), 0)::bigint b from files f where ${range(sql`f.datetime_uploaded`)}) u
-        cross join lateral (select count(*)::int n, coalesce(sum(f.size), 0)::bigint b from files f where ${range(sql`f.datetime_stored`)}) s
+        cross join lateral (select count(*)::int n, coalesce(sum(f.size), 0)::bigint b from files f where ${range(KEPT_STORED_AT)}) s
         cross join lateral (select count(*)::int n, coalesce(sum(f.size), 0)::bigint b from files f where ${range(sql`f.datetime_removed`)}) r
         where u.n + s.n + r.n > 0`,
   );

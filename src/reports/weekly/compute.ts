@@ -66,7 +66,11 @@ export interface WeeklyReport {
     removed: Pair;
     removedBytes: Pair;
   };
-  storage: { bytesAtStart: Pair; bytesAtEnd: Pair; growthBytes: Pair; filesAtEnd: Pair };
+  /**
+   * Files stored and not removed, at the week's start and end: from store times kept
+   * after deletion, so a week's figures stay as they were once it has ended.
+   */
+  storage: { bytesAtStart: Pair; bytesAtEnd: Pair; growthBytes: Pair; filesAtStart: Pair; filesAtEnd: Pair; growthFiles: Pair };
   mimeTypes: { mimeType: string; files: Pair; bytes: Pair }[];
   largestFiles: (FileItem & { state: FileState })[];
   expiring: { files: Pair; bytes: Pair; list: (FileItem & { expiresAt: string })[] };
@@ -194,7 +198,12 @@ export function computeWeeklyReport({ rows, current, previous, generatedAt }: Co
         current: storageAt(current.end) - storageAt(current.start),
         previous: storageAt(previous.end) - storageAt(previous.start),
       },
+      filesAtStart: { current: storedFilesAt(current.start), previous: storedFilesAt(previous.start) },
       filesAtEnd: { current: storedFilesAt(current.end), previous: storedFilesAt(previous.end) },
+      growthFiles: {
+        current: storedFilesAt(current.end) - storedFilesAt(current.start),
+        previous: storedFilesAt(previous.end) - storedFilesAt(previous.start),
+      },
     },
     mimeTypes: mimeTypes(rows),
     largestFiles: rows.largestFiles.map((f) => ({ ...f, state: stateOf(f, current.end) })),

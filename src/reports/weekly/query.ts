@@ -17,6 +17,16 @@ const bucket = (column: string) => sql.raw(`date_bin('15 minutes', ${column}, ti
 
 const num = (value: unknown) => Number(value ?? 0);
 
+/**
+ * When a file was stored, as the ledger last saw it. Uploadcare clears
+ * `datetime_stored` when a file is deleted; `last_stored_at` keeps it (migration
+ * 0016). Every store-time history below reads this, so a deletion removes a file
+ * from storage when it happens, not from the weeks before it. Written exactly as
+ * the expression index files_kept_stored_at_idx (migration 0018), so ranges on it use it.
+ */
+const STORED_AT = "coalesce(datetime_stored, last_stored_at)";
+const storedAt = sql.raw(STORED_AT);
+
 interface Bounds {
   /** Start of the previous week. */
   from: string;
@@ -40,25 +50,25 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
   const uploads = await queryRows<Record<string, unknown>>(
     db,
     sql`select ${bucket("datetime_uploaded")} as at, count(*) as count, coalesce(sum(size), 0) as bytes,
-          count(*) filter (where datetime_stored is null) as unstored_count,
-          coalesce(sum(size) filter (where datetime_stored is null), 0) as unstored_bytes
+          count(*) filter (where ${storedAt} is null) as unstored_count,
+          coalesce(sum(size) filter (where ${storedAt} is null), 0) as unstored_bytes
         from files where project_key = ${projectKey} and ${inWindow("datetime_uploaded")}
         group by 1 order by 1`,
   );
 
   const stores = await queryRows<Record<string, unknown>>(
     db,
-    sql`select ${bucket("datetime_stored")} as at, count(*) as count, coalesce(sum(size), 0) as bytes
-        from files where project_key = ${projectKey} and ${inWindow("datetime_stored")}
-          and (datetime_removed is null or datetime_removed > datetime_stored)
+    sql`select ${bucket(STORED_AT)} as at, count(*) as count, coalesce(sum(size), 0) as bytes
+        from files where project_key = ${projectKey} and ${inWindow(STORED_AT)}
+          and (datetime_removed is null or datetime_removed > ${storedAt})
         group by 1 order by 1`,
   );
 
   const removals = await queryRows<Record<string, unknown>>(
     db,
     sql`select ${bucket("datetime_removed")} as at, count(*) as count, coalesce(sum(size), 0) as bytes,
-          count(*) filter (where datetime_stored < datetime_removed) as stored_count,
-          coalesce(sum(size) filter (where datetime_stored < datetime_removed), 0) as stored_bytes
+          count(*) filter (where ${storedAt} < datetime_removed) as stored_count,
+          coalesce(sum(size) filter (where ${storedAt} < datetime_removed), 0) as stored_bytes
         from files where project_key = ${projectKey} and ${inWindow("datetime_removed")}
         group by 1 order by 1`,
   );
@@ -66,7 +76,7 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
   const [storedAtStart] = await queryRows<Record<string, unknown>>(
     db,
     sql`select count(*) as count, coalesce(sum(size), 0) as bytes from files
-        where project_key = ${projectKey} and datetime_stored < ${b.from}::timestamptz
+        where project_key = ${projectKey} and ${storedAt} < ${b.from}::timestamptz
           and (datetime_removed is null or datetime_removed >= ${b.from}::timestamptz)`,
   );
 
@@ -78,7 +88,7 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
   );
 
   const fileColumns = sql.raw(`uuid::text as uuid, original_filename, mime_type, size, datetime_uploaded::text as uploaded,
-    datetime_stored::text as stored, datetime_removed::text as removed`);
+    ${STORED_AT}::text as stored, datetime_removed::text as removed`);
   const largest = await queryRows<Record<string, unknown>>(
     db,
     sql`select ${fileColumns} from files
@@ -89,7 +99,7 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
   // A file still pending at a week's end: uploaded in its last 24 h, not stored and not removed by then.
   const pendingAt = (end: string) => sql`datetime_uploaded >= ${new Date(Date.parse(end) - UNSTORED_TTL_MS).toISOString()}::timestamptz
     and datetime_uploaded < ${end}::timestamptz
-    and (datetime_stored is null or datetime_stored >= ${end}::timestamptz)
+    and (${storedAt} is null or ${storedAt} >= ${end}::timestamptz)
     and (datetime_removed is null or datetime_removed >= ${end}::timestamptz)`;
   const expiring = await queryRows<Record<string, unknown>>(
     db,

@@ -1,6 +1,6 @@
 import type { Pair, WeeklyReport } from "./compute.ts";
 import { chartList, formatBytes, formatCount, localTime, weekRangeLabel } from "./format.ts";
-import { chartTable, deletionsTable, deliveriesTable, expiringTable, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
+import { chartTable, deletionsTable, deliveriesTable, expiringTable, figureNotes, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
 import { orphansSummary, orphansTable } from "./orphans.ts";
 import type { RenderOptions } from "./render.ts";
 
@@ -24,16 +24,32 @@ function textTable(table: Table): string {
     .join("\n");
 }
 
+/** Prose at most 78 characters a line, broken between words. */
+function wrap(text: string, width = 78): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
+}
+
 export function renderText(r: WeeklyReport, options: RenderOptions): string {
   const charts = new Map(chartList(r).map((c) => [c.name, c.title]));
   const block = (title: string, body: string) => `${title}\n${"-".repeat(title.length)}\n${body}\n`;
+  const notes = figureNotes(r);
+  const usageNote = notes.usageStorage ? `\n\n${wrap(notes.usageStorage)}` : "";
   const parts = [
     `Weekly report ${r.period.week}: ${r.project.name} (${r.project.key})`,
     `${weekRangeLabel(r)}, Monday to Sunday in ${r.period.timezone}, beside ${r.period.previousWeek}.${r.period.hours !== 168 ? ` The week had ${r.period.hours} hours.` : ""}`,
     `Figures as the ledger knew them at ${localTime(r.generatedAt, r.period.timezone)}.`,
     `Open in ucledger: ${options.reportUrl}`,
     "",
-    block("Summary", textTable(summaryTable(r))),
+    block("Summary", `${textTable(summaryTable(r))}\n\n${wrap(notes.storage)}\n\n${wrap(notes.removals)}`),
     block(charts.get("uploads")!, textTable(chartTable(r, "uploads"))),
     block(charts.get("storage")!, textTable(chartTable(r, "storage"))),
     block(charts.get("mime-types")!, textTable(chartTable(r, "mime-types"))),
@@ -44,7 +60,7 @@ export function renderText(r: WeeklyReport, options: RenderOptions): string {
         (r.expiring.list.length ? `\n${textTable(expiringTable(r))}` : ""),
     ),
     block("Deletions", r.deletions.byActor.length ? textTable(deletionsTable(r)) : "No removals in the audit trail in either week."),
-    block("Uploadcare usage", r.usage.synced ? textTable(usageTable(r)) : "Not synced: there are no usage figures for this week."),
+    block("Uploadcare usage", r.usage.synced ? `${textTable(usageTable(r))}${usageNote}` : "Not synced: there are no usage figures for this week."),
     block(charts.get("api-requests")!, `${textTable(chartTable(r, "api-requests"))}${r.apiRequests.byStatus.length ? `\n\n${textTable(statusTable(r))}` : ""}`),
     block("Plans applied", r.plans.byPlan.length ? textTable(plansTable(r)) : "No plans were applied in either week."),
     block("Sync health", r.sync.lanes.length ? textTable(syncTable(r)) : "No sync runs recorded."),
@@ -90,6 +106,8 @@ export function renderCsv(r: WeeklyReport): string {
   pair("storage", "week", "bytes_at_end", "bytes", r.storage.bytesAtEnd);
   pair("storage", "week", "growth", "bytes", r.storage.growthBytes);
   pair("storage", "week", "files_at_end", "files", r.storage.filesAtEnd);
+  pair("storage", "week", "files_at_start", "files", r.storage.filesAtStart);
+  pair("storage", "week", "growth_files", "files", r.storage.growthFiles);
   for (const d of r.days) {
     const note = `previous: ${d.previousDate}; ${d.hours} h`;
     pair("days", d.date, "uploads", "files", d.uploads, note);

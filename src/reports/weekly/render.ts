@@ -1,6 +1,6 @@
 import type { WeeklyReport } from "./compute.ts";
 import { chartList, formatBytes, formatCount, formatSigned, localTime, weekRangeLabel } from "./format.ts";
-import { chartTable, deletionsTable, deliveriesTable, expiringTable, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
+import { chartTable, deletionsTable, deliveriesTable, expiringTable, figureNotes, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
 import { orphansSummary, orphansTable } from "./orphans.ts";
 
 /**
@@ -60,6 +60,8 @@ function htmlTable(table: Table): string {
 const heading = (title: string) =>
   `<tr><td style="${FONT}padding:24px 20px 8px 20px;font-size:18px;font-weight:bold;color:#111;">${escapeHtml(title)}</td></tr>`;
 const paragraph = (body: string) => `<tr><td style="${FONT}padding:0 20px 8px 20px;font-size:14px;line-height:20px;color:#333;">${body}</td></tr>`;
+/** Small print beside figures: what they count. */
+const note = (text: string) => `<tr><td style="${FONT}padding:0 20px 8px 20px;font-size:12px;line-height:17px;color:#555;">${escapeHtml(text)}</td></tr>`;
 const tableRow = (table: Table) => `<tr><td style="padding:0 20px 8px 20px;">${htmlTable(table)}</td></tr>`;
 
 function chartRows(r: WeeklyReport, name: string, title: string): string {
@@ -72,6 +74,7 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
   const chart = (name: string) => (charts.has(name) ? chartRows(r, name, charts.get(name)!) : "");
   const tz = r.period.timezone;
   const dst = r.period.hours !== 168 ? ` The week had ${r.period.hours} hours: the clocks changed.` : "";
+  const notes = figureNotes(r);
   const link = `<a href="${escapeHtml(options.reportUrl)}" style="color:#2f6fdf;">${escapeHtml(options.reportUrl)}</a>`;
   const sections: string[] = [
     `<tr><td style="${FONT}padding:20px 20px 4px 20px;font-size:22px;font-weight:bold;color:#111;">Weekly report ${escapeHtml(r.period.week)}: ${escapeHtml(r.project.name)}</td></tr>`,
@@ -82,6 +85,8 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
     paragraph(`Open this report in ucledger: ${link}`),
     heading("Summary"),
     tableRow(summaryTable(r)),
+    note(notes.storage),
+    note(notes.removals),
     heading("Uploads"),
     chart("uploads"),
     heading("Storage"),
@@ -102,6 +107,7 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
       : paragraph("No removals in the audit trail in either week."),
     heading("Uploadcare usage"),
     r.usage.synced ? (charts.has("traffic") ? chart("traffic") : tableRow(usageTable(r))) : paragraph("Not synced: there are no usage figures for this week (the usage stream needs a project API token)."),
+    r.usage.synced && notes.usageStorage ? note(notes.usageStorage) : "",
     heading("Uploadcare API requests"),
     chart("api-requests"),
     r.apiRequests.byStatus.length ? tableRow(statusTable(r)) : paragraph("No requests to Uploadcare were recorded in either week."),

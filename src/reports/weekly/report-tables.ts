@@ -29,8 +29,10 @@ export function summaryTable(r: WeeklyReport): Table {
       ["Files stored", ...pairCells(r.totals.stored)],
       ["Uploads left unstored", ...pairCells(r.totals.unstored)],
       ["Files removed", ...pairCells(r.totals.removed)],
+      ["Stored at the start of the week", ...pairCells(r.storage.bytesAtStart, bytes)],
       ["Stored at the end of the week", ...pairCells(r.storage.bytesAtEnd, bytes)],
       ["Storage growth", ...pairCells(r.storage.growthBytes, bytes, true)],
+      ["Stored files at the start of the week", ...pairCells(r.storage.filesAtStart)],
       ["Stored files at the end of the week", ...pairCells(r.storage.filesAtEnd)],
       ["Unstored files expiring within 24 h of the week's end", ...pairCells(r.expiring.files)],
       ["Deletions in the audit trail", ...pairCells(r.deletions.files)],
@@ -40,6 +42,27 @@ export function summaryTable(r: WeeklyReport): Table {
       ["Failed sync runs", ...pairCells(r.sync.failedRuns)],
       ["Failed report deliveries (attempts)", ...pairCells(r.deliveries.failedAttempts)],
     ],
+  };
+}
+
+/**
+ * What the figures that look alike count, for a note beside them: the ledger's
+ * storage and Uploadcare's, files removed and deletions in the audit trail.
+ */
+export function figureNotes(r: WeeklyReport): { storage: string; removals: string; usageStorage: string | null } {
+  const usageStorage = r.usage.metrics.some((m) => m.metric === "storage")
+    ? `Uploadcare's usage figure "storage" is Uploadcare's own daily measurement, by the day as Uploadcare dates it rather than at this report's midnights in ${r.period.timezone}, and may count what the ledger does not (temporary uploads, for instance): it need not agree with the ledger's storage figures.`
+    : null;
+  return {
+    storage:
+      "Storage (stored at the start and end of the week, growth, stored files) is the ledger's own count: files stored and not yet removed at that moment, " +
+      "from the store and removal times the ledger has seen. A deleted file keeps its store time, so a week's figures stay as they were once it has ended.",
+    removals:
+      '"Files removed" counts every file whose removal time, as Uploadcare gives it, falls in the week, whatever removed it, temporary uploads Uploadcare drops 24 hours after upload included; ' +
+      "only the removals of stored files lower the storage figures. " +
+      '"Deletions in the audit trail" counts the removals the ledger recorded as events in the week, with who made them, dated by Uploadcare\'s removal time (or when the ledger saw it, if that is unknown); ' +
+      "a file the ledger first saw already removed has no such event.",
+    usageStorage,
   };
 }
 

@@ -5,6 +5,10 @@
  * one local day in every time zone whose offset is a multiple of 15 minutes
  * (all of today's IANA zones). Rows cover the report's week and the one before.
  * "current" is the report's week, "previous" the week before it.
+ *
+ * A file's store time is the one the ledger last saw, kept after deletion
+ * (`coalesce(datetime_stored, last_stored_at)`): Uploadcare clears
+ * `datetime_stored` on delete, and a past week's figures must not change then.
  */
 
 export type Week = "current" | "previous";
@@ -13,7 +17,7 @@ export interface UploadBucket {
   at: string;
   count: number;
   bytes: number;
-  /** Of those, files not stored (temporary uploads Uploadcare removes after 24 h). */
+  /** Of those, files the ledger never saw stored (temporary uploads Uploadcare removes after 24 h). */
   unstoredCount: number;
   unstoredBytes: number;
 }
@@ -43,6 +47,7 @@ export interface FileItem {
   mimeType: string;
   size: number;
   uploadedAt: string;
+  /** The store time the ledger last saw, kept after deletion; null when never stored. */
   storedAt: string | null;
   removedAt: string | null;
 }
