@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { refreshDailyRollup } from "../../src/db/queries/rollup.ts";
@@ -209,6 +210,22 @@ describe.each(backends)("daily file rollup on %s", (kind) => {
       expect([f.day, f.stored, f.bytes_stored]).toEqual([f.day, live.get(f.day)?.stored ?? 0, live.get(f.day)?.bytes_stored ?? 0]);
       expect([f.day, f.stored_v2, f.bytes_stored_v2]).toEqual([f.day, kept.get(f.day)?.stored ?? 0, kept.get(f.day)?.bytes_stored ?? 0]);
     }
+  });
+
+  it("is recounted by migration 0018 exactly as a full rebuild counts it", async () => {
+    // The migration recounts every rollup in SQL of its own; it must agree with rollup.ts.
+    const migration = readFileSync(new URL("../../migrations/0018_reporting_store_time.sql", import.meta.url), "utf8");
+    const statements = migration
+      .split("--> statement-breakpoint")
+      .map((part) => part.split("\n").filter((line) => !line.startsWith("--")).join("\n").trim())
+      .filter((statement) => /^(DELETE FROM|INSERT INTO) daily_file_rollup\b/.test(statement));
+    expect(statements).toHaveLength(2);
+    await refreshDailyRollup(database.db, P, { full: true });
+    const rebuilt = await rollupDays(database, P);
+    await database.db.execute(sql`update daily_file_rollup set stored = stored + 7 where project_key = ${P}`);
+    for (const statement of statements) await database.db.execute(sql.raw(statement));
+    expect(await rollupDays(database, P)).toEqual(rebuilt);
+    expect(await rollupDays(database, OTHER)).toEqual(await expectedDays(database, OTHER));
   });
 
   it("refuses a project the ledger does not know", async () => {
