@@ -16,6 +16,8 @@ import { rotateToken } from "./db/queries/tokens.ts";
 import { planLockFor } from "./decisions/lock.ts";
 import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
 import { ConflictError } from "./errors.ts";
+import { abandonRunsWithoutLiveClaim } from "./db/queries/sync-runs.ts";
+import { manualHolder } from "./scheduler/exclusion.ts";
 
 /** How long shutdown waits for in-flight requests before closing connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -29,12 +31,18 @@ async function main(): Promise<void> {
   // Validates every schedule before anything starts: a bad cron expression is a config error.
   const jobs = buildJobs(runtime, streams);
   await ensureApiRequestPartitions(database.db, new Date());
+  // Runs a killed process left `running` would read as going forever; those no live claim covers are closed now.
+  const ghosts = await abandonRunsWithoutLiveClaim(database.db, `ucledger ${VERSION} pid ${process.pid}`);
+  if (ghosts.length > 0) logger.warn({ runs: ghosts }, `closed ${ghosts.length} sync run(s) a stopped process left running, as abandoned`);
+  // Runs started through the API take their stream's claim in the route; here they run under it.
+  const apiHolder = manualHolder("api");
   const sync = createSyncRunner({
     logger,
     projects: runtime.projects.map((p) => p.publicKey),
     streams: {
-      files: (projectKey, { full }) => streams.files(projectKey, full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"]),
-      usage: (projectKey) => streams.usage(projectKey),
+      files: (projectKey, { full }, held) =>
+        streams.files(projectKey, full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"], { ...held, by: apiHolder }),
+      usage: (projectKey, _options, held) => streams.usage(projectKey, { ...held, by: apiHolder }),
     },
   });
   // Plans are applied with the same recorded clients the sync uses, one per configured project.

@@ -7,6 +7,8 @@ import type { JobDefinition } from "./scheduler/scheduler.ts";
 import { reportSettingsFrom, runDeliveryRetryJob, runWeeklyReportJob } from "./reports/jobs.ts";
 import { assertSchedule } from "./scheduler/slots.ts";
 import { syncFiles, type FilesLane } from "./sync/files/sync-files.ts";
+import type { PageProgress } from "./sync/files/lane-deps.ts";
+import { abandonRunsOfStream } from "./db/queries/sync-runs.ts";
 import type { RunSummary } from "./sync/runs.ts";
 import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
 import { syncUsage } from "./sync/usage/sync-usage.ts";
@@ -17,17 +19,28 @@ import { pullReferences } from "./sync/references/pull.ts";
 /** Claims of deployment-wide jobs (not about one project) carry this key. */
 export const DEPLOYMENT_KEY = "*";
 
+/**
+ * Every run of a stream holds the stream's claim for the project (a scheduled
+ * slot's, or one taken by hand in src/scheduler/exclusion.ts) and honours it.
+ */
 export interface RunOptions {
   logger?: Logger;
-  /** A scheduled run's fence; none for runs started by hand. */
-  fence?: (tx: Queryable) => Promise<void>;
+  /** The claim's fence, checked in every transaction the run commits. */
+  fence: (tx: Queryable) => Promise<void>;
+  /** Fires when the claim's lease is lost: the run stops before its next page. */
+  signal: AbortSignal;
+  /** Who runs it (`files.new slot …`, `cli:<host>:<pid>`), named on the runs it finds abandoned. */
+  by: string;
+  onPage?: (progress: PageProgress) => void;
 }
 
 /**
- * How each stream runs for one project, shared by the scheduler and by
- * `POST /v1/sync/{stream}/run`: one place builds the recorded Uploadcare client.
+ * How each stream runs for one project, shared by the scheduler, by
+ * `POST /v1/sync/{stream}/run` and by `ucledger sync`: one place builds the
+ * recorded Uploadcare client. Holding the claim, a run first closes the runs of
+ * its stream that a dead process left `running`.
  */
-export function createStreams(runtime: Runtime, metrics: Metrics) {
+export function createStreams(runtime: Runtime, metrics?: Metrics) {
   const { env, database, logger } = runtime;
   const projectOf = (projectKey: string) => {
     const project = runtime.projects.find((p) => p.publicKey === projectKey);
@@ -39,16 +52,36 @@ export function createStreams(runtime: Runtime, metrics: Metrics) {
       db: database.db,
       logger,
       project: projectOf(projectKey),
-      onRequest: (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") }),
+      onRequest: metrics
+        ? (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") })
+        : undefined,
     });
+  const closeAbandoned = async (projectKey: string, stream: string, options: RunOptions) => {
+    // Fenced: a run whose claim was already taken over must not close its successor's live rows.
+    const closed = await database.db.transaction(async (tx) => {
+      await options.fence(tx);
+      return abandonRunsOfStream(tx, projectKey, stream, options.by);
+    });
+    if (closed > 0) (options.logger ?? logger).warn({ project: projectKey, stream, closed }, "closed runs a stopped process left running, as abandoned");
+  };
   return {
-    files(projectKey: string, lanes: FilesLane[], options: RunOptions = {}): Promise<RunSummary[]> {
+    async files(projectKey: string, lanes: FilesLane[], options: RunOptions): Promise<RunSummary[]> {
+      await closeAbandoned(projectKey, "files", options);
       return syncFiles(
-        { db: database.db, client: clientFor(projectKey), logger: options.logger ?? logger, now: () => new Date(), fence: options.fence },
+        {
+          db: database.db,
+          client: clientFor(projectKey),
+          logger: options.logger ?? logger,
+          now: () => new Date(),
+          fence: options.fence,
+          signal: options.signal,
+          onPage: options.onPage,
+        },
         { lanes },
       );
     },
-    async usage(projectKey: string, options: RunOptions = {}): Promise<RunSummary> {
+    async usage(projectKey: string, options: RunOptions): Promise<RunSummary> {
+      await closeAbandoned(projectKey, "usage", options);
       return syncUsage({
         db: database.db,
         client: clientFor(projectKey),
@@ -57,16 +90,23 @@ export function createStreams(runtime: Runtime, metrics: Metrics) {
         backfillDays: env.usageBackfillDays,
         hasToken: Boolean(projectOf(projectKey).projectApiToken),
         fence: options.fence,
+        signal: options.signal,
       });
     },
   };
 }
 export type Streams = ReturnType<typeof createStreams>;
 
+/** What failed among a job's runs, for its claim's error; null when nothing did. */
+export function failureOf(name: string, summaries: RunSummary[]): string | null {
+  const failed = summaries.find((s) => s.status !== "ok" && s.status !== "skipped");
+  return failed ? `${name} ended ${failed.status}: ${failed.error}` : null;
+}
+
 /** A failed run fails its scheduled job, so the claim records it. */
 function assertOk(name: string, summaries: RunSummary[]): void {
-  const failed = summaries.find((s) => s.status !== "ok" && s.status !== "skipped");
-  if (failed) throw new Error(`${name} ended ${failed.status}: ${failed.error}`);
+  const failure = failureOf(name, summaries);
+  if (failure) throw new Error(failure);
 }
 
 /**
@@ -85,7 +125,7 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
       cron,
       timezone: "UTC",
       projectKeys,
-      run: async (ctx) => assertOk(name, await streams.files(ctx.projectKey, lanes, ctx)),
+      run: async (ctx) => assertOk(name, await streams.files(ctx.projectKey, lanes, { ...ctx, by: `${name} slot ${ctx.slot}` })),
     },
   ];
 
@@ -100,7 +140,7 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
         cron: schedules.usage,
         timezone: "UTC",
         projectKeys,
-        run: async (ctx) => assertOk("usage.daily", [await streams.usage(ctx.projectKey, ctx)]),
+        run: async (ctx) => assertOk("usage.daily", [await streams.usage(ctx.projectKey, { ...ctx, by: `usage.daily slot ${ctx.slot}` })]),
       },
     ],
     [

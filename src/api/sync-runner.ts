@@ -1,4 +1,6 @@
+import type { Queryable } from "../db/client.ts";
 import type { Logger } from "../logger.ts";
+import type { ManualRun } from "../scheduler/exclusion.ts";
 
 /** The streams the API knows; a deployment runs those it has a job for. */
 export const SYNC_STREAMS = ["files", "usage"] as const;
@@ -9,12 +11,20 @@ export interface SyncStartOptions {
   full: boolean;
 }
 
-/** One run of one stream for one project; records its own `sync_runs` rows. */
-export type StreamJob = (projectKey: string, options: SyncStartOptions) => Promise<unknown>;
+/** What a run holding its stream's claim must honour: the fence in every write, the signal before every page. */
+export interface HeldClaim {
+  fence: (tx: Queryable) => Promise<void>;
+  signal: AbortSignal;
+}
+
+/** One run of one stream for one project, under its claim; records its own `sync_runs` rows. */
+export type StreamJob = (projectKey: string, options: SyncStartOptions, held: HeldClaim) => Promise<unknown>;
 
 /**
  * What `POST /v1/sync/{stream}/run` drives. The API builds no Uploadcare
- * clients: `src/index.ts` hands it one job per stream.
+ * clients: `src/index.ts` hands it one job per stream. The route takes each
+ * run's claim first (see src/scheduler/exclusion.ts), so a run here never
+ * overlaps a scheduled one or one started elsewhere.
  */
 export interface SyncRunner {
   /** Projects runs can be started for. */
@@ -24,9 +34,10 @@ export interface SyncRunner {
   isRunning(stream: SyncStream, projectKey: string): boolean;
   /**
    * Marks the run as running at once (before any await), then runs it in the
-   * background. The promise settles when the run ends and never rejects.
+   * background under its claim, renewing the lease. The promise settles when
+   * the run ends and the claim is ended, and never rejects.
    */
-  start(stream: SyncStream, projectKey: string, options: SyncStartOptions): Promise<void>;
+  start(stream: SyncStream, projectKey: string, options: SyncStartOptions, claim: ManualRun): Promise<void>;
 }
 
 export function createSyncRunner(deps: {
@@ -41,12 +52,15 @@ export function createSyncRunner(deps: {
     projects: deps.projects,
     supports: (stream) => deps.streams[stream] !== undefined,
     isRunning: (stream, projectKey) => running.has(key(stream, projectKey)),
-    async start(stream, projectKey, options) {
+    async start(stream, projectKey, options, claim) {
       const job = deps.streams[stream];
-      if (!job) throw new Error(`no job for stream ${stream}`);
       running.add(key(stream, projectKey));
       try {
-        await job(projectKey, options);
+        if (!job) {
+          await claim.drop(`this server has no job for stream ${stream}`);
+          throw new Error(`no job for stream ${stream}`);
+        }
+        await claim.run((held) => job(projectKey, options, held));
       } catch (err) {
         // Runs record their own failures; this catches what fails before or around them.
         logger.error({ stream, project: projectKey, err: (err as Error).message }, "sync started through the API failed");

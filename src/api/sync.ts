@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { countSyncRuns, listSyncRuns, SYNC_RUN_ORDER, projectsWithLiveRuns, RUNNING_STALE_AFTER_MS, type SyncRunEntry, type SyncRunFilter } from "../db/queries/sync-runs.ts";
+import { countSyncRuns, listSyncRuns, SYNC_RUN_ORDER, type SyncRunEntry, type SyncRunFilter } from "../db/queries/sync-runs.ts";
 import { RUN_STATUSES } from "../db/schema/index.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
+import { claimManualRun, manualHolder, type ManualRun } from "../scheduler/exclusion.ts";
 import type { ApiDeps, App } from "./app.ts";
 import type { Column } from "./export.ts";
 import { resolveProjects, respondList } from "./listing.ts";
@@ -22,6 +23,7 @@ const SyncRunSchema = z
     seen: z.number().int(),
     inserted: z.number().int(),
     changed: z.number().int(),
+    quarantined: z.number().int().openapi({ description: "Upstream records set aside in quarantine or stored escaped" }),
     error: z.string().nullable(),
   })
   .openapi("SyncRun");
@@ -38,6 +40,7 @@ const COLUMNS: Column<SyncRunEntry>[] = [
   { name: "seen", value: (r) => r.seen },
   { name: "inserted", value: (r) => r.inserted },
   { name: "changed", value: (r) => r.changed },
+  { name: "quarantined", value: (r) => r.quarantined },
   { name: "error", value: (r) => r.error },
 ];
 
@@ -57,7 +60,9 @@ const runsRoute = protectedRoute("viewer", {
   path: "/v1/sync/runs",
   tags: ["sync"],
   summary: "Sync runs, newest first",
-  description: `A run still \`running\` ${RUNNING_STALE_AFTER_MS / 3_600_000} hours after it started is taken for dead (its process ended without recording how).`,
+  description:
+    "`abandoned`: the process running it stopped before finishing (killed, crashed); the next run of its stream, or the start-up " +
+    "of an instance, closes it, and its counts are what it had committed when it stopped.",
   request: { query: RunsQuery },
   responses: {
     200: { description: "A page of runs, or the export", content: { "application/json": { schema: listPage(SyncRunSchema, "SyncRunPage") }, ...exportContent } },
@@ -90,8 +95,9 @@ const runRoute = protectedRoute("operator", {
   summary: "Start a sync run now, in the background",
   description:
     "Answers 202 at once with a `follow` link (also in Location) listing the runs this started. " +
-    "409 when a run of that stream is already going for one of the projects (here, or on another instance sharing the database), " +
-    "or when this server has no job for the stream. `project` and `full` may come in the query or a JSON body (the body wins).",
+    "409 when a run of that stream is already going for one of the projects, scheduled or started by hand, here or on another " +
+    "instance sharing the database; the message names its holder, and nothing is started. Also 409 when this server has no job " +
+    "for the stream. `project` and `full` may come in the query or a JSON body (the body wins).",
   request: {
     params: z.object({ stream: z.enum(SYNC_STREAMS, { message: `must be one of ${SYNC_STREAMS.join(", ")}` }).openapi({ param: { name: "stream", in: "path" } }) }),
     query: z.strictObject({ project: projectParam, full: bool("files only: also run the reconciliation scan").optional() }),
@@ -149,11 +155,22 @@ export function registerSync(app: App, deps: ApiDeps) {
     const targets = project !== undefined ? [project] : [...runner.projects];
 
     const startedAt = now();
-    const busy = new Set(targets.filter((p) => runner.isRunning(stream, p)));
-    for (const p of await projectsWithLiveRuns(db, stream, targets, startedAt)) busy.add(p);
-    if (busy.size > 0) throw new ConflictError(`a ${stream} sync is already running for ${[...busy].sort().join(", ")}`);
+    // Each run's claim is the check: taken atomically in the database, so two requests (or a request
+    // and a scheduled slot) cannot both start. All or nothing: one refusal drops the claims already taken.
+    const holder = manualHolder("api");
+    const claimed: { projectKey: string; run: ManualRun }[] = [];
+    const refused: string[] = [];
+    for (const projectKey of targets) {
+      const claim = await claimManualRun(db, deps.logger, { projectKey, stream, holder });
+      if (claim.kind === "claimed") claimed.push({ projectKey, run: claim });
+      else refused.push(claim.message);
+    }
+    if (refused.length > 0) {
+      for (const { run } of claimed) await run.drop(`not started: ${refused.join("; ")}`);
+      throw new ConflictError(refused.join("; "));
+    }
 
-    for (const p of targets) void runner.start(stream, p, { full });
+    for (const { projectKey, run } of claimed) void runner.start(stream, projectKey, { full }, run);
     const from = startedAt.toISOString();
     const follow = `/v1/sync/runs?stream=${stream}${project !== undefined ? `&project=${encodeURIComponent(project)}` : ""}&startedFrom=${encodeURIComponent(from)}`;
     c.header("Location", follow);

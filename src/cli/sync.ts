@@ -1,14 +1,23 @@
 import { SingleBar, Presets } from "cli-progress";
 import { EXIT_CONFIG } from "../errors.ts";
-import { createUploadcareClient } from "../sync/uploadcare/create-client.ts";
-import { overallStatus, syncFiles } from "../sync/files/sync-files.ts";
+import { createStreams, failureOf } from "../jobs.ts";
+import { claimManualRun, manualHolder } from "../scheduler/exclusion.ts";
+import { overallStatus, type FilesLane } from "../sync/files/sync-files.ts";
 import type { PageProgress } from "../sync/files/lane-deps.ts";
 import type { RunSummary } from "../sync/runs.ts";
 import { parseFlags, selectProjects, withRuntime } from "./runtime.ts";
 
 const USAGE = "usage: ucledger sync files [--project KEY] [--full] [--json]";
 
-/** `ucledger sync files`: one pass of the files stream now. */
+/** Exit code when a project's files stream was not synced because another run of it was going. */
+export const EXIT_HELD = 3;
+
+/**
+ * `ucledger sync files`: one pass of the files stream now. Each project's pass
+ * takes the stream's claim like a scheduled run, so it never overlaps one (or
+ * the API's, or another CLI's); a project whose stream is held is not synced,
+ * with a line on stderr naming the holder, and the command exits EXIT_HELD.
+ */
 export async function syncCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     argv,
@@ -21,21 +30,31 @@ export async function syncCommand(argv: string[]): Promise<number> {
   }
   return withRuntime(async (runtime) => {
     const started = Date.now();
+    const streams = createStreams(runtime);
+    const holder = manualHolder("cli");
+    const lanes: FilesLane[] = values.full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"];
     const all: RunSummary[] = [];
+    let held = false;
     for (const project of selectProjects(runtime, values.project)) {
-      const client = createUploadcareClient({ db: runtime.database.db, logger: runtime.logger, project });
+      const claim = await claimManualRun(runtime.database.db, runtime.logger, { projectKey: project.publicKey, stream: "files", holder });
+      if (claim.kind === "refused") {
+        process.stderr.write(`ucledger sync: ${claim.message}: not started\n`);
+        held = true;
+        continue;
+      }
       const bar = values.json || !process.stderr.isTTY ? undefined : progressBar(project.publicKey);
       try {
-        const summaries = await syncFiles(
-          { db: runtime.database.db, client, logger: runtime.logger, now: () => new Date(), onPage: bar?.update },
-          { full: values.full ?? false },
+        const summaries = await claim.run(
+          (lease) => streams.files(project.publicKey, lanes, { ...lease, by: holder, logger: runtime.logger, onPage: bar?.update }),
+          (runs) => failureOf("ucledger sync files", runs),
         );
         all.push(...summaries);
       } finally {
         bar?.stop();
       }
     }
-    const status = overallStatus(all);
+    const synced = overallStatus(all);
+    const status = held && synced === "ok" ? "skipped" : synced;
     const total = {
       stream: "files",
       status,
@@ -54,7 +73,7 @@ export async function syncCommand(argv: string[]): Promise<number> {
         );
       }
     }
-    return status === "ok" ? 0 : 1;
+    return status === "ok" ? 0 : held && synced === "ok" ? EXIT_HELD : 1;
   });
 }
 

@@ -1,26 +1,18 @@
 import { randomUUID } from "node:crypto";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Db, Queryable } from "../db/client.ts";
-import {
-  assertFence,
-  finishClaim,
-  isRunningElsewhere,
-  lastSlot,
-  recordSkip,
-  renewLease,
-  takeOverExpired,
-  tryClaim,
-  type Claim,
-} from "../db/queries/job-claims.ts";
+import { claimRun, describeHolder, finishClaim, lastSlot, recordSkip, takeOverExpired, type Claim } from "../db/queries/job-claims.ts";
 import type { Logger } from "../logger.ts";
-import { previousSlot, slotOf } from "./slots.ts";
+import { isManualJob, supersedeReason } from "./exclusion.ts";
+import { holdLease, LeaseLostError } from "./lease.ts";
+import { nextSlotAfter, previousSlot, slotOf } from "./slots.ts";
 
 export interface JobRunContext {
   projectKey: string;
   slot: string;
   /** Call inside every transaction the job commits: refuses the write once the lease was taken over. */
   fence: (tx: Queryable) => Promise<void>;
-  /** Aborted when this instance loses the lease or stops. */
+  /** Aborted (with a LeaseLostError) when this instance loses the lease: pass it to anything that pages. */
   signal: AbortSignal;
   logger: Logger;
 }
@@ -49,17 +41,21 @@ export interface SchedulerOptions {
 /**
  * Runs each fire of each job once across every instance sharing the database:
  * node-cron fires locally, and a `(project, job, slot)` claim row decides which
- * instance runs it. A run holds a lease it renews; an instance that stops
- * renewing (killed, frozen) has its claim taken over with a new fencing token,
- * and its late writes are refused by `fence`.
+ * instance runs it. One run of a group goes at a time (migration 0017), so a
+ * fire while another run of its group holds the claim (a slow previous slot, a
+ * run started by hand) is recorded as skipped. A run holds a lease it renews;
+ * an instance that stops renewing (killed, frozen) has its claim taken over
+ * with a new fencing token, its late writes are refused by `fence`, and its
+ * signal fires once it notices.
  */
 export class Scheduler {
   readonly instanceId: string;
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
+  /** How often a fire waiting for its group asks again. */
+  private readonly turnPollMs: number;
   private readonly tasks: ScheduledTask[] = [];
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly controllers = new Set<AbortController>();
+  private readonly inFlight = new Set<Promise<void>>();
   private takeoverTimer: NodeJS.Timeout | undefined;
   private jobs: JobDefinition[] = [];
   private stopped = false;
@@ -68,6 +64,7 @@ export class Scheduler {
     this.instanceId = options.instanceId ?? `ucledger-${randomUUID().slice(0, 8)}`;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.maxAttempts = options.maxAttempts ?? 3;
+    this.turnPollMs = Math.max(50, Math.min(1_000, Math.floor(this.leaseMs / 4)));
   }
 
   /** Schedules the jobs, then runs each job's latest missed fire once. */
@@ -97,7 +94,8 @@ export class Scheduler {
   /** Runs one slot of a job for each of its projects (what a cron fire does). */
   async fire(job: JobDefinition, slot: string): Promise<void> {
     if (this.stopped) return;
-    await Promise.all(job.projectKeys.map((projectKey) => this.claimAndRun(job, projectKey, slot)));
+    // Tracked, so stop() also waits for fires still waiting for their turn (they give up when stopped).
+    await this.track(Promise.all(job.projectKeys.map((projectKey) => this.claimAndRun(job, projectKey, slot))).then(() => {}));
   }
 
   private async catchUp(now: Date): Promise<void> {
@@ -112,19 +110,37 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Claims the slot and runs it. When another run of the job's group holds the
+   * claim: the job's own previous slot, or a run started by hand (which does the
+   * same work), makes this fire a recorded skip; another scheduled job of the
+   * group (on the default schedules every lane fires at :00 and :05) is waited
+   * for, until this job's next slot takes over.
+   */
   private async claimAndRun(job: JobDefinition, projectKey: string, slot: string): Promise<void> {
     const { db } = this.options;
     const key = { projectKey, job: job.name, slot };
-    const local = `${projectKey}|${job.name}`;
+    const skip = async (reason: string) => {
+      if (await recordSkip(db, key, this.instanceId, reason)) this.emit("skipped", job.name, projectKey);
+    };
     try {
-      if (this.inFlight.has(local) || (await isRunningElsewhere(db, projectKey, job.name, slot))) {
-        if (await recordSkip(db, key, this.instanceId, "the previous run is still going")) this.emit("skipped", job.name, projectKey);
-        return;
+      const giveUpAt = nextSlotAfter(job.cron, job.timezone, slot).getTime();
+      for (;;) {
+        const outcome = await claimRun(db, key, this.instanceId, this.leaseMs, (current) => supersedeReason(current, this.instanceId));
+        if (outcome.kind === "taken") return; // Another instance has this slot.
+        if (outcome.kind === "claimed") {
+          this.emit("claimed", job.name, projectKey);
+          await this.track(this.runClaim(job, outcome.claim));
+          return;
+        }
+        const { holder } = outcome;
+        if (holder.job === job.name) return await skip(`the previous run is still going: ${describeHolder(holder)}`);
+        if (isManualJob(holder.job)) return await skip(`a run started by hand is going: ${describeHolder(holder)}`);
+        // Stopping: another instance runs the slot, or the next start catches it up.
+        if (this.stopped) return;
+        if (Date.now() >= giveUpAt) return await skip(`waited for its turn until the next slot: ${describeHolder(holder)}`);
+        await new Promise((r) => setTimeout(r, this.turnPollMs));
       }
-      const claim = await tryClaim(db, key, this.instanceId, this.leaseMs);
-      if (!claim) return; // Another instance has this slot.
-      this.emit("claimed", job.name, projectKey);
-      await this.track(local, this.runClaim(job, claim));
     } catch (err) {
       this.options.logger.error({ job: job.name, project: projectKey, slot, err: (err as Error).message }, "scheduler could not claim a slot");
     }
@@ -139,7 +155,7 @@ export class Scheduler {
         if (!job) continue;
         this.emit("took_over", job.name, claim.projectKey);
         this.options.logger.warn({ job: job.name, project: claim.projectKey, slot: claim.slot }, "took over a claim whose lease expired");
-        void this.track(`${claim.projectKey}|${job.name}`, this.runClaim(job, claim));
+        void this.track(this.runClaim(job, claim));
       }
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message }, "scheduler takeover check failed");
@@ -148,40 +164,31 @@ export class Scheduler {
 
   private async runClaim(job: JobDefinition, claim: Claim): Promise<void> {
     const { db } = this.options;
-    const controller = new AbortController();
-    this.controllers.add(controller);
     const logger = this.options.logger.child({ job: job.name, project: claim.projectKey, slot: claim.slot, fencingToken: claim.fencingToken });
-    const heartbeat = setInterval(() => {
-      renewLease(db, claim, this.leaseMs).then(
-        (held) => {
-          if (!held) controller.abort(new Error("lease lost"));
-        },
-        () => {},
-      );
-    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    const lease = holdLease(db, claim, this.leaseMs, logger);
     try {
-      await job.run({ projectKey: claim.projectKey, slot: claim.slot, fence: (tx) => assertFence(tx, claim), signal: controller.signal, logger });
+      await job.run({ projectKey: claim.projectKey, slot: claim.slot, fence: lease.fence, signal: lease.signal, logger });
       if (await finishClaim(db, claim, "done", null)) this.emit("succeeded", job.name, claim.projectKey);
       else this.emit("fenced", job.name, claim.projectKey);
     } catch (err) {
       const message = (err as Error).message;
-      if ((err as Error).name === "FencedError") {
+      // A refused write or a fired signal: another run holds the claim now, and its outcome is not ours to record.
+      if ((err as Error).name === "FencedError" || err instanceof LeaseLostError || lease.signal.aborted) {
         this.emit("fenced", job.name, claim.projectKey);
-        logger.warn({ err: message }, "job write refused: lease was taken over");
+        logger.warn({ err: message }, "job stopped: its lease was taken over");
       } else {
         this.emit("failed", job.name, claim.projectKey);
         logger.error({ err: message }, "scheduled job failed");
         await finishClaim(db, claim, "failed", message).catch(() => false);
       }
     } finally {
-      clearInterval(heartbeat);
-      this.controllers.delete(controller);
+      lease.release();
     }
   }
 
-  private track(key: string, run: Promise<void>): Promise<void> {
-    const tracked = run.finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, tracked);
+  private track(run: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = run.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
     return tracked;
   }
 

@@ -23,3 +23,9 @@ export function assertSchedule(name: string, expression: string, timezone: strin
     throw new ConfigError(`${name}: '${timezone}' is not an IANA time zone`);
   }
 }
+
+/** The first scheduled time after `slot`: how long a fire may wait for its turn before the next one takes over. */
+export function nextSlotAfter(expression: string, timezone: string, slot: string): Date {
+  const interval = CronExpressionParser.parse(expression, { currentDate: new Date(Date.parse(slot) + 1), tz: timezone });
+  return interval.next().toDate();
+}

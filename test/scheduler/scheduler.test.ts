@@ -58,7 +58,7 @@ describe.each(backends)("scheduler on %s", (kind) => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const slow: JobDefinition = { name: "test.slow", cron: "0 0 1 1 *", timezone: "UTC", projectKeys: ["p1"], run: () => held };
-    const scheduler = new Scheduler({ db: database.db, logger: silentLogger, onEvent: (e) => events.push(e) });
+    const scheduler = new Scheduler({ db: database.db, logger: silentLogger, instanceId: "slow-1", onEvent: (e) => events.push(e) });
     const first = scheduler.fire(slow, "2026-01-01T00:00:00.000000Z");
     await new Promise((r) => setTimeout(r, 300));
     await scheduler.fire(slow, "2026-01-01T00:00:01.000000Z");
@@ -71,7 +71,10 @@ describe.each(backends)("scheduler on %s", (kind) => {
     );
     expect(claims).toEqual([
       { status: "done", error: null },
-      { status: "skipped", error: "the previous run is still going" },
+      {
+        status: "skipped",
+        error: expect.stringMatching(/^the previous run is still going: test\.slow \(slot 2026-01-01T00:00:00\.000000Z\) held by slow-1 since \d{4}-/),
+      },
     ]);
   });
 });

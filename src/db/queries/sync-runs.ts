@@ -26,6 +26,8 @@ export interface SyncRunEntry {
   seen: number;
   inserted: number;
   changed: number;
+  /** Upstream records set aside in file_quarantine or stored escaped. */
+  quarantined: number;
   error: string | null;
 }
 
@@ -41,11 +43,12 @@ interface SyncRunRow {
   seen: number;
   inserted: number;
   changed: number;
+  quarantined: number;
   error: string | null;
 }
 
 const COLUMNS = sql.raw(`project_key, id::text as id, stream, lane, ${isoColumn("started_at")},
-  ${isoColumn("finished_at")}, status, pages, seen, inserted, changed, error`);
+  ${isoColumn("finished_at")}, status, pages, seen, inserted, changed, quarantined, error`);
 
 /** Newest first. */
 export const SYNC_RUN_ORDER: KeysetOrder = {
@@ -53,12 +56,6 @@ export const SYNC_RUN_ORDER: KeysetOrder = {
   tie: { expr: sql`sync_runs.id`, cast: "uuid", field: "id" },
   direction: "desc",
 };
-
-/**
- * A run whose row still says `running` after this long is taken for dead (its
- * process crashed or was killed before recording how it ended).
- */
-export const RUNNING_STALE_AFTER_MS = 2 * 60 * 60 * 1000;
 
 function conditions(filter: SyncRunFilter): SQL[] {
   const where: SQL[] = [];
@@ -83,6 +80,7 @@ function toEntry(r: SyncRunRow): SyncRunEntry {
     seen: r.seen,
     inserted: r.inserted,
     changed: r.changed,
+    quarantined: r.quarantined,
     error: r.error,
   };
 }
@@ -111,16 +109,38 @@ export async function countSyncRuns(db: Queryable, filter: SyncRunFilter, mode: 
   });
 }
 
+/** What an abandoned run's error column says, whoever closed it. */
+export const ABANDONED_ERROR = "the process running it stopped before finishing";
+
 /**
- * Projects with a live run of the stream according to the database, whichever
- * instance runs it: a `running` row younger than RUNNING_STALE_AFTER_MS.
+ * Closes the `running` rows of a stream for a project as `abandoned`. Call only
+ * while holding the stream's claim: one run of a stream goes at a time, so any
+ * other row of it still `running` belongs to a process that died. Counts stay
+ * as the dead run last wrote them.
  */
-export async function projectsWithLiveRuns(db: Queryable, stream: string, projects: string[], now: Date): Promise<string[]> {
-  const since = new Date(now.getTime() - RUNNING_STALE_AFTER_MS).toISOString();
-  const rows = await queryRows<{ project_key: string }>(db, sql`
-    select distinct project_key from sync_runs
-    where project_key = any(${sql.param(projects)}::text[]) and stream = ${stream}
-      and status = 'running' and started_at > ${since}::timestamptz
-    order by project_key`);
-  return rows.map((r) => r.project_key);
+export async function abandonRunsOfStream(db: Queryable, projectKey: string, stream: string, closedBy: string): Promise<number> {
+  const rows = await queryRows(db, sql`
+    update sync_runs set status = 'abandoned', finished_at = now(),
+      error = ${`${ABANDONED_ERROR}; closed by the next ${stream} run (${closedBy})`}
+    where project_key = ${projectKey} and stream = ${stream} and status = 'running'
+    returning 1`);
+  return rows.length;
+}
+
+/**
+ * At start-up: closes `running` rows whose stream has no live claim for the
+ * project (see migration 0017: the sync streams are claim groups). A row under
+ * a live claim may be another instance's run in progress and is left to the
+ * next run of its stream.
+ */
+export async function abandonRunsWithoutLiveClaim(db: Queryable, closedBy: string): Promise<{ projectKey: string; stream: string; lane: string; id: string }[]> {
+  const rows = await queryRows<{ project_key: string; stream: string; lane: string; id: string }>(db, sql`
+    update sync_runs s set status = 'abandoned', finished_at = now(),
+      error = ${`${ABANDONED_ERROR}; closed at start-up (${closedBy})`}
+    where s.status = 'running'
+      and not exists (select 1 from job_claims c
+                      where c.project_key = s.project_key and c.status = 'running' and c.lease_until > now()
+                        and job_run_group(c.job) = s.stream)
+    returning s.project_key, s.stream, s.lane, s.id::text as id`);
+  return rows.map((r) => ({ projectKey: r.project_key, stream: r.stream, lane: r.lane, id: r.id }));
 }

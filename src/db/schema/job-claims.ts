@@ -8,8 +8,14 @@ export const CLAIM_STATUSES = ["running", "done", "failed", "skipped"] as const;
 export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
 
 /**
- * One row per fire of a scheduled job for a project: instances sharing the
- * database race to insert it, and the primary key lets exactly one win.
+ * One row per run of a job for a project: a scheduled fire (`slot` is its
+ * scheduled time; instances sharing the database race to insert it, and the
+ * primary key lets exactly one win) or a run started by hand (job
+ * `<stream>.manual`, `slot` is when it started). Migration 0017 adds the
+ * partial unique index `job_claims_one_running_idx` on
+ * `(project_key, job_run_group(job)) where status = 'running'`: one running
+ * claim per project and group, so two runs of one stream never overlap. It is
+ * custom SQL because drizzle-kit cannot express an index on a function.
  */
 export const jobClaims = pgTable(
   "job_claims",

@@ -34,6 +34,8 @@ export interface UsageDeps {
   backfillDays: number;
   hasToken: boolean;
   fence?: (tx: Queryable) => Promise<void>;
+  /** Fires when the run's claim is lost: checked before each window's request. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function syncUsage(deps: UsageDeps): Promise<RunSummary> {
     );
     const windows = planUsageWindows({ today: deps.now(), lastStoredDay: last?.day ?? null, backfillDays: deps.backfillDays });
     for (const window of windows) {
+      deps.signal?.throwIfAborted();
       const answer = await fetchWindow(client, projectKey, window);
       const written = await deps.db.transaction(async (tx) => {
         await deps.fence?.(tx);
