@@ -26,7 +26,7 @@ export async function runNewFilesLane(deps: LaneDeps & { lookbackMs?: number }, 
   let checkpoint: ListCursor = (await readCheckpoint<ListCursor & Record<string, unknown>>(deps.db, key)) ?? {};
   const start = lookBack(checkpoint, deps.lookbackMs ?? DEFAULT_LOOKBACK_MS);
 
-  for await (const page of listPages(deps.client, start)) {
+  for await (const page of listPages(deps.client, start, {}, deps.signal)) {
     deps.signal?.throwIfAborted();
     const { records, quarantine } = admitFiles(page.items, "list", dateToTimestamp(page.observedAt));
     // Follow Uploadcare's own `next` cursor (it carries `offset` for ties); at the

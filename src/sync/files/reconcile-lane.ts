@@ -22,7 +22,7 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
   const scanStartedAt = dateToTimestamp(deps.now());
   try {
     for (const removed of [false, true]) {
-      for await (const page of listPages(deps.client, {}, { removed })) {
+      for await (const page of listPages(deps.client, {}, { removed }, deps.signal)) {
         deps.signal?.throwIfAborted();
         const { records, quarantine } = admitFiles(page.items, "list", dateToTimestamp(page.observedAt));
         const counts = await writeFiles(
