@@ -90,7 +90,7 @@ describe.each(backends)("starting syncs over the API on %s", (kind) => {
     expect((await api.call("/v1/sync/files/run", { method: "POST", role: "operator", body: JSON.stringify({ project: "sync-other" }), headers: jsonHeaders })).status).toBe(202);
     const busy = await api.json<ErrorBody>("/v1/sync/files/run?project=sync-other", { method: "POST", role: "operator" });
     expect(busy.status).toBe(409);
-    expect(busy.body.error.message).toBe("a files sync is already running for sync-other");
+    expect(busy.body.error.message).toMatch(/^a files sync is already running for sync-other \(/);
     expect(calls).toEqual([{ projectKey: "sync-other", options: { full: false } }]);
     release();
     await new Promise((r) => setTimeout(r, 10));
@@ -98,20 +98,21 @@ describe.each(backends)("starting syncs over the API on %s", (kind) => {
     expect((await api.call("/v1/sync/files/run?project=sync-other", { method: "POST", role: "operator" })).status).toBe(202);
   });
 
-  it("answers 409 when another instance's run is live in the database, but not for one older than two hours", async () => {
+  it("answers 409 while another instance holds the stream's claim, and is not blocked by a ghost run row", async () => {
     const { runner, release } = fakeRunner(["sync-stale"], true);
     release();
-    const now = new Date("2026-05-01T12:00:00Z");
-    const api = await apiHarness(database, { sync: runner, now: () => now });
-    const insertRun = (startedAt: string) =>
-      database.db.execute(sql`insert into sync_runs (project_key, id, stream, lane, started_at, status)
-        values ('sync-stale', ${randomUUID()}, 'files', 'new', ${startedAt}::timestamptz, 'running')`);
-    await insertRun("2026-05-01T09:30:00Z");
+    const api = await apiHarness(database, { sync: runner });
+    // A `running` row left by a dead process is a ghost, not a holder: the run starts (and closes it).
+    await database.db.execute(sql`insert into sync_runs (project_key, id, stream, lane, started_at, status)
+      values ('sync-stale', ${randomUUID()}, 'files', 'new', now() - interval '10 minutes', 'running')`);
     expect((await api.call("/v1/sync/files/run?project=sync-stale", { method: "POST", role: "operator" })).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 10));
-    await insertRun("2026-05-01T11:00:00Z");
+    await new Promise((r) => setTimeout(r, 50));
+    // A live claim of another instance refuses the run, naming the holder.
+    await database.db.execute(sql`insert into job_claims (project_key, job, slot, fencing_token, holder, status, claimed_at, lease_until)
+      values ('sync-stale', 'files.new', now(), nextval('job_fencing_tokens'), 'instance-elsewhere', 'running', now(), now() + interval '1 hour')`);
     const busy = await api.json<ErrorBody>("/v1/sync/files/run?project=sync-stale", { method: "POST", role: "admin" });
     expect(busy.status).toBe(409);
+    expect(busy.body.error.message).toContain("instance-elsewhere");
     // Another stream of the same project is not blocked by it.
     expect((await api.call("/v1/sync/usage/run?project=sync-stale", { method: "POST", role: "operator" })).status).toBe(202);
   });
