@@ -76,6 +76,7 @@ export function createStreams(runtime: Runtime, metrics?: Metrics) {
           fence: options.fence,
           signal: options.signal,
           onPage: options.onPage,
+          lookbackMs: env.newFilesLookbackMinutes * 60_000,
         },
         { lanes },
       );
