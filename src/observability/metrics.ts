@@ -69,7 +69,7 @@ export function createMetrics(db: Db, now: () => Date = () => new Date()): Metri
   });
   const failedRuns = new Gauge({
     name: "ucledger_sync_failed_runs",
-    help: "Runs that ended failed, partial or rate_limited, by stream and lane (from sync_runs).",
+    help: "Runs that ended failed, partial, rate_limited or abandoned (the process died), by stream and lane (from sync_runs).",
     labelNames: ["project", "stream", "lane"] as const,
     registers: [registry],
     collect: refreshOnce,
@@ -89,9 +89,9 @@ export function createMetrics(db: Db, now: () => Date = () => new Date()): Metri
       sql`select project_key, stream, lane,
                  extract(epoch from max(finished_at) filter (where status = 'ok'))::float8 as last_success,
                  coalesce(sum(inserted + changed), 0)::int8 as rows_written,
-                 count(*) filter (where status in ('failed', 'partial', 'rate_limited'))::int as failed_runs,
+                 count(*) filter (where status in ('failed', 'partial', 'rate_limited', 'abandoned'))::int as failed_runs,
                  coalesce((array_agg(status order by finished_at desc) filter (where finished_at is not null))[1]
-                          in ('failed', 'partial', 'rate_limited'), false) as last_run_failed
+                          in ('failed', 'partial', 'rate_limited', 'abandoned'), false) as last_run_failed
           from sync_runs group by project_key, stream, lane`,
     );
     for (const gauge of [lastSuccess, lag, rowsWritten, failedRuns, lastRunFailed]) gauge.reset();

@@ -57,7 +57,7 @@ export function SyncHealth({ projectKey, data }: { projectKey: string; data: Syn
       {quarantine}
       <Table caption="Latest sync runs" head={["Stream", "Lane", "Started", "Finished", "Status", "Seen", "New", "Changed", "Error"]}>
         {data.runs.map((r) => (
-          <tr class={r.status === "failed" ? "error" : undefined}>
+          <tr class={r.status === "failed" || r.status === "abandoned" ? "error" : undefined}>
             <td>{r.stream}</td>
             <td>{r.lane}</td>
             <td>
