@@ -95,6 +95,11 @@ const ChainReportSchema = z
     ok: z.boolean(),
     events: z.number().int(),
     broken: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
+    legacyHashed: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Links hashed before keys named __proto__ were covered, accepted because their hash matches without those keys" }),
   })
   .openapi("ChainReport");
 

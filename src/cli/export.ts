@@ -67,7 +67,7 @@ export async function runExportCommand(deps: { db: Db; logger: Logger; io: Token
  * Daily facts are brought up to date first.
  */
 export async function exportViewToFile(deps: { db: Db; logger: Logger }, options: ExportOptions): Promise<number> {
-  if (options.view === "fct_daily_files") {
+  if (options.view === "fct_daily_files" || options.view === "fct_daily_files_v2") {
     if (options.project) await refreshDailyRollup(deps.db, options.project);
     else await refreshAllDailyRollups(deps.db);
   }

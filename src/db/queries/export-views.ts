@@ -22,6 +22,8 @@ export const EXPORT_VIEWS = {
   fct_plan_item: ["project_key", "plan_id", "item_seq"],
   dim_file_v2: ["project_key", "file_uuid"],
   fct_reference_snapshot: ["project_key", "snapshot_id"],
+  dim_file_v3: ["project_key", "file_uuid"],
+  fct_daily_files_v2: ["project_key", "day"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ExportView = keyof typeof EXPORT_VIEWS;

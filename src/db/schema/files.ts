@@ -61,7 +61,9 @@ export const files = pgTable(
       .where(sql`${t.missingSince} IS NOT NULL`),
     // Declared in hand-written migrations, since drizzle cannot say them:
     // files_stats_idx (project_key, mime_type) INCLUDE (size, dates), 0011;
-    // files_filename_trgm_idx, GIN trigrams of original_filename, 0013 (server only).
+    // files_filename_trgm_idx, GIN trigrams of original_filename, 0013 (server only);
+    // files_kept_stored_at_idx on (project_key, coalesce(datetime_stored, last_stored_at))
+    // and files_cleared_store_idx (partial, deleted after a store), 0018.
     // Partial: unstored (temporary) files are few and expire within a day; the
     // API's `stored=false&removed=false` listing reads only this small index.
     index("files_unstored_idx")

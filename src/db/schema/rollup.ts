@@ -17,7 +17,10 @@ export const dailyFileRollup = pgTable(
     /** Files uploaded that day, and their bytes. */
     uploads: integer("uploads").notNull(),
     bytesUploaded: bigint("bytes_uploaded", { mode: "number" }).notNull(),
-    /** Files whose current store time falls on the day (Uploadcare clears it on delete). */
+    /**
+     * Files whose store time, as the ledger last saw it, falls on the day: a file
+     * deleted later still counts on the day it was stored (`last_stored_at`, 0018).
+     */
     stored: integer("stored").notNull(),
     bytesStored: bigint("bytes_stored", { mode: "number" }).notNull(),
     /** Files removed that day. */

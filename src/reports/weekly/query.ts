@@ -156,8 +156,8 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
     sql`select stream, lane,
           max(finished_at) filter (where status = 'ok' and finished_at < ${b.to}::timestamptz)::text as last_success,
           max(finished_at) filter (where status = 'ok' and finished_at < ${b.middle}::timestamptz)::text as previous_last_success,
-          count(*) filter (where status = 'failed' and started_at >= ${b.middle}::timestamptz and started_at < ${b.to}::timestamptz) as failed_current,
-          count(*) filter (where status = 'failed' and started_at >= ${b.from}::timestamptz and started_at < ${b.middle}::timestamptz) as failed_previous,
+          count(*) filter (where status in ('failed', 'abandoned') and started_at >= ${b.middle}::timestamptz and started_at < ${b.to}::timestamptz) as failed_current,
+          count(*) filter (where status in ('failed', 'abandoned') and started_at >= ${b.from}::timestamptz and started_at < ${b.middle}::timestamptz) as failed_previous,
           count(*) filter (where status in ('rate_limited', 'partial') and started_at >= ${b.middle}::timestamptz and started_at < ${b.to}::timestamptz) as incomplete_current,
           count(*) filter (where status in ('rate_limited', 'partial') and started_at >= ${b.from}::timestamptz and started_at < ${b.middle}::timestamptz) as incomplete_previous
         from sync_runs where project_key = ${projectKey} and started_at < ${b.to}::timestamptz
