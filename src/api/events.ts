@@ -96,8 +96,7 @@ const ChainReportSchema = z
     events: z.number().int(),
     broken: z.object({ seq: z.number().int(), reason: z.string() }).nullable(),
     legacyHashed: z
-      .number()
-      .int()
+      .object({ events: z.number().int(), firstSeq: z.number().int() })
       .optional()
       .openapi({ description: "Links hashed before keys named __proto__ were covered, accepted because their hash matches without those keys" }),
   })
