@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { apiHarness, parseCsv, uuidOf, type ApiHarness, type ErrorBody } from "./helpers.ts";
+import type { QuarantineEntry } from "../../src/db/queries/quarantine.ts";
 import { insertQuarantine, sha256, type QuarantineSeed } from "./quarantine-rows.ts";
 
 /** GET /v1/sync/quarantine over rows inserted directly, as the sync would keep them. */
@@ -23,20 +24,8 @@ const SEEDS: QuarantineSeed[] = [
   { projectKey: Q, raw: `{"q":2}`, fileUuid: null, lastSeenAt: "2026-02-01T00:00:00Z" },
 ];
 
-interface Record_ {
-  projectKey: string;
-  rawSha256: string;
-  fileUuid: string | null;
-  source: string;
-  disposition: string;
-  reason: string;
-  raw: string;
-  runId: string | null;
-  firstSeenAt: string;
-  lastSeenAt: string;
-}
 interface Page {
-  data: Record_[];
+  data: QuarantineEntry[];
   nextCursor: string | null;
   total: number | null;
   totalExact: boolean;
@@ -118,7 +107,7 @@ describe.each(backends)("GET /v1/sync/quarantine on %s", (kind) => {
     expect(header).toEqual(["project_key", "raw_sha256", "file_uuid", "source", "disposition", "reason", "raw", "run_id", "first_seen_at", "last_seen_at"]);
     expect(rows.map((r) => r[6])).toContain(NUL_RAW);
     const ndjson = await (await api.call(`/v1/sync/quarantine?project=${P}&file=${FILE}`, { headers: { accept: "application/x-ndjson" } })).text();
-    expect(ndjson.trim().split("\n").map((l) => (JSON.parse(l) as Record_).raw)).toContain(NUL_RAW);
+    expect(ndjson.trim().split("\n").map((l) => (JSON.parse(l) as QuarantineEntry).raw)).toContain(NUL_RAW);
   });
 
   it("needs a token like every read, and names what is wrong with a query", async () => {

@@ -6,7 +6,8 @@ import { queryRows } from "../../src/db/query.ts";
 import { dateToTimestamp } from "../../src/db/timestamps.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { Sandbox } from "../../src/sandbox/index.ts";
-import { admitFiles } from "../../src/sync/files/admit.ts";
+import { admitFiles, type QuarantineEntry } from "../../src/sync/files/admit.ts";
+import type { FileRecord } from "../../src/sync/files/file-record.ts";
 import { syncFiles } from "../../src/sync/files/sync-files.ts";
 import { writeFiles } from "../../src/sync/files/write-files.ts";
 import type { UploadcareFile } from "../../src/sync/uploadcare/file-object.ts";
@@ -34,6 +35,15 @@ describe.each(backends)("ledger edges on %s", (kind) => {
     });
     return { res, body };
   };
+  /** Writes a page's admitted records as the reconciliation lane would. */
+  const writeListed = (records: FileRecord[], quarantine: QuarantineEntry[]) =>
+    writeFiles(
+      database.db,
+      { projectKey: sandbox.publicKey, source: "reconcile", runId: null, actor: "test", now: () => new Date() },
+      records,
+      undefined,
+      quarantine,
+    );
   const upstream = async (uuid: string) => (await allSandboxFiles(sandbox)).get(uuid)!;
   const ledgerRow = async (uuid: string) =>
     (await queryRows<{ metadata: Record<string, string>; original_filename: string }>(
@@ -95,13 +105,7 @@ describe.each(backends)("ledger edges on %s", (kind) => {
 
     const start = await lastSeq(database.db, sandbox.publicKey);
     const { records, quarantine } = admitFiles(early.items, "list", dateToTimestamp(early.observedAt));
-    const counts = await writeFiles(
-      database.db,
-      { projectKey: sandbox.publicKey, source: "reconcile", runId: null, actor: "test", now: () => new Date() },
-      records,
-      undefined,
-      quarantine,
-    );
+    const counts = await writeListed(records, quarantine);
     expect(counts.stale).toBeGreaterThanOrEqual(1);
     expect(await lastSeq(database.db, sandbox.publicKey)).toBe(start);
     expect((await ledgerRow(uuid))!.metadata.owner).toBe("ops");
@@ -150,13 +154,7 @@ describe.each(backends)("ledger edges on %s", (kind) => {
     expect(quarantine).toHaveLength(1);
     expect(quarantine[0]).toMatchObject({ fileUuid: bad.uuid, disposition: "set_aside" });
     expect(quarantine[0]!.reason).toMatch(/^does not match the file schema: (datetime_uploaded|size): /);
-    const counts = await writeFiles(
-      database.db,
-      { projectKey: sandbox.publicKey, source: "reconcile", runId: null, actor: "test", now: () => new Date() },
-      records,
-      undefined,
-      quarantine,
-    );
+    const counts = await writeListed(records, quarantine);
     expect(counts.quarantined).toBe(1);
     const rows = await queryRows<{ raw: string }>(
       database.db,
