@@ -10,3 +10,4 @@ export * from "./rollup.ts";
 export * from "./decisions.ts";
 export * from "./references.ts";
 export * from "./quarantine.ts";
+export * from "./audit-anchors.ts";
