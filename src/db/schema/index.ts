@@ -11,3 +11,5 @@ export * from "./decisions.ts";
 export * from "./references.ts";
 export * from "./quarantine.ts";
 export * from "./audit-anchors.ts";
+export * from "./dashboard-sessions.ts";
+export * from "./refused-deliveries.ts";
