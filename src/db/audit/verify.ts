@@ -22,6 +22,12 @@ export interface ChainReport {
 export interface VerifyOptions {
   /** Rows read per round trip (default 5,000): bounded memory whatever the chain's length. */
   batchRows?: number;
+  /**
+   * Walk from this verified position instead of genesis: a signed anchor's
+   * `(seq, hash)` (src/db/audit/anchor-verify.ts). The event at `seq` must still
+   * carry `hash`; the links before it are what the anchor vouches for.
+   */
+  from?: { seq: number; hash: string };
 }
 
 const VERIFY_BATCH = 5_000;
@@ -42,12 +48,12 @@ interface EventRow {
   hash: string;
 }
 
-interface Head {
+export interface Head {
   lastSeq: number;
   lastHash: string;
 }
 
-async function readHead(db: Queryable, projectKey: string): Promise<Head | null> {
+export async function readHead(db: Queryable, projectKey: string): Promise<Head | null> {
   const [row] = await queryRows<{ last_seq: number | string; last_hash: string }>(
     db,
     sql`select last_seq, last_hash from audit_chain_heads where project_key = ${projectKey}`,
@@ -82,6 +88,16 @@ export async function verifyChain(db: Queryable, projectKey: string, options: Ve
     broken: { seq, reason },
     ...(legacy ? { legacyHashed: legacy } : {}),
   });
+
+  if (options.from && options.from.seq > 0) {
+    const { seq, hash } = options.from;
+    if (seq > upTo) return fail(upTo + 1, `the chain head records ${upTo} events, fewer than the ${seq} already verified`);
+    const [row] = await queryRows<{ hash: string }>(db, sql`select hash from file_events where project_key = ${projectKey} and seq = ${seq}`);
+    if (!row) return fail(seq, `event ${seq}, already verified, is missing`);
+    if (row.hash !== hash) return fail(seq, `event ${seq}'s hash is not the one verified before`);
+    expectedSeq = seq + 1;
+    prevHash = hash;
+  }
 
   while (expectedSeq <= upTo) {
     const rows = await queryRows<EventRow>(db, sql`
