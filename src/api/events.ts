@@ -1,7 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { verifyChain } from "../db/audit/verify.ts";
+import type { ChainReport } from "../db/audit/verify.ts";
 import { countEvents, eventOrder, listEvents, type AuditEvent, type EventFilter } from "../db/queries/events.ts";
 import { EVENT_KINDS, EVENT_SOURCES } from "../db/schema/index.ts";
+import { cpuPool } from "../workers/cpu-pool.ts";
+import { BoundedQueue, QueueFullError } from "../workers/verify-queue.ts";
 import type { ApiDeps, App } from "./app.ts";
 import type { Column } from "./export.ts";
 import { projectOfFile } from "./files.ts";
@@ -107,17 +109,36 @@ const verifyRoute = protectedRoute("viewer", {
   path: "/v1/audit/verify",
   tags: ["audit"],
   summary: "Walk each project's hash chain and name the first broken link",
-  description: "Reads every event of the project (in batches): seconds for millions of events.",
+  description:
+    "Reads every event of the project (in batches): seconds for millions of events. The hashing runs on a worker thread, a few checks at a time with a few more waiting; beyond that the answer is 503 with Retry-After.",
   request: { query: z.strictObject({ project: projectParam }) },
   responses: {
     200: json(z.object({ ok: z.boolean(), projects: z.array(ChainReportSchema) }).openapi("ChainVerification"), "One report per project; ok is true when every chain holds"),
     ...protectedErrors,
     ...notFoundError,
+    503: {
+      description: "Too many checks running and waiting: try again after Retry-After seconds",
+      headers: { "Retry-After": { schema: { type: "integer" }, description: "Seconds to wait before trying again" } },
+      content: {
+        "application/json": {
+          schema: z.object({ error: z.object({ code: z.enum(["SERVICE_UNAVAILABLE"]), message: z.string(), requestId: z.string() }) }),
+        },
+      },
+    },
   },
 });
 
+/**
+ * Checks run one per CPU worker at once (more at once would only share the same
+ * cores and finish later); a few more wait their turn. A check of a million events
+ * takes tens of seconds, so a caller refused is told to come back in a while.
+ */
+const VERIFY_WAITING = 8;
+const VERIFY_RETRY_AFTER_SECONDS = 30;
+
 export function registerEvents(app: App, deps: ApiDeps) {
   const db = deps.database.db;
+  const verifications = new BoundedQueue(cpuPool().size, VERIFY_WAITING, VERIFY_RETRY_AFTER_SECONDS);
   const respond = (c: Parameters<typeof respondList>[0], filter: EventFilter, direction: "asc" | "desc", q: Parameters<typeof respondList>[3]) =>
     respondList(
       c,
@@ -154,8 +175,19 @@ export function registerEvents(app: App, deps: ApiDeps) {
 
   app.openapi(verifyRoute, async (c) => {
     const { project } = c.req.valid("query");
-    const reports = [];
-    for (const projectKey of await resolveProjects(db, project)) reports.push(await verifyChain(db, projectKey));
+    const projectKeys = await resolveProjects(db, project);
+    let reports: ChainReport[];
+    try {
+      reports = await verifications.run(async () => {
+        const done: ChainReport[] = [];
+        for (const projectKey of projectKeys) done.push(await cpuPool().verify(deps.database, projectKey));
+        return done;
+      }, c.req.raw.signal);
+    } catch (err) {
+      if (!(err instanceof QueueFullError)) throw err;
+      const error = { code: "SERVICE_UNAVAILABLE" as const, message: "too many audit checks are running or waiting: try again later", requestId: c.get("requestId") };
+      return c.json({ error }, 503, { "Retry-After": String(err.retryAfterSeconds) });
+    }
     return c.json({ ok: reports.every((r) => r.ok), projects: reports }, 200);
   });
 }

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { chunkStream, PARQUET_CONTENT_TYPE, parquetChunks } from "../db/queries/export-parquet.ts";
-import { EXPORT_VIEW_NAMES, readViewPage, viewColumns, viewPages, type ViewRow } from "../db/queries/export-views.ts";
+import { chunkStream, PARQUET_CONTENT_TYPE } from "../db/queries/export-parquet.ts";
+import { EXPORT_VIEW_NAMES, readViewPage, viewColumns, type ViewRow } from "../db/queries/export-views.ts";
+import { cpuPool } from "../workers/cpu-pool.ts";
 import type { ApiDeps, App } from "./app.ts";
 import { CONTENT_TYPES, exportStream, type Column } from "./export.ts";
 import { resolveProjects } from "./listing.ts";
@@ -49,7 +50,8 @@ export function registerViewExports(app: App, deps: ApiDeps) {
     const requestId = c.get("requestId");
     const headers = { "Content-Disposition": `attachment; filename="${view}.${format}"`, "Cache-Control": "no-store" };
     if (format === "parquet") {
-      const chunks = parquetChunks(columns, viewPages(db, { view, columns, project }));
+      // Read and encoded on a CPU worker: Parquet encoding would otherwise hold the event loop a row group at a time.
+      const chunks = cpuPool().parquet(deps.database, { view, columns, project });
       const body = chunkStream(chunks, (err) => {
         const cause = (err as { cause?: unknown }).cause;
         deps.logger.error({ requestId, cause: cause instanceof Error ? cause.message : String((err as Error).message) }, "export failed mid-stream");
