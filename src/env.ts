@@ -130,6 +130,14 @@ export interface ReferenceSettings {
 
 const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
+  // Roles and least privilege (docs/security.md, docs/analysts.md): the owner's URL for migrations, the analysts' role of this database.
+  UCLEDGER_MIGRATE_DATABASE_URL: postgresUrl.optional(),
+  UCLEDGER_ANALYST_ROLE: z
+    .string()
+    .trim()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a role name: lower-case letters, digits and _, starting with a letter or _, at most 63")
+    .refine((name) => !name.startsWith("pg_") && name !== "ucledger_analyst", "must not be pg_… or the shared ucledger_analyst")
+    .optional(),
   UCLEDGER_DATA_DIR: nonEmpty.default("./.ucledger"),
   PORT: port.default(3000),
   UPLOADCARE_PUBLIC_KEY: nonEmpty.optional(),
@@ -194,6 +202,10 @@ export interface Schedules {
 
 export interface Env {
   databaseUrl: string | undefined;
+  /** The schema owner's URL: migrations run over it when set, so DATABASE_URL may name a role that cannot change the schema. */
+  migrateDatabaseUrl: string | undefined;
+  /** The analysts' group role of this database; unset: derived from the database name (docs/analysts.md). */
+  analystRole: string | undefined;
   dataDir: string;
   port: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -285,6 +297,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     throw new ConfigError(`${missing}: must be set together with ${missing === "UPLOADCARE_SECRET_KEY" ? "UPLOADCARE_PUBLIC_KEY" : "UPLOADCARE_SECRET_KEY"}`);
   }
 
+  if (raw.UCLEDGER_MIGRATE_DATABASE_URL && !raw.DATABASE_URL) {
+    throw new ConfigError("UCLEDGER_MIGRATE_DATABASE_URL: must be set together with DATABASE_URL (the embedded database has a single user)");
+  }
+
   if (raw.SMTP_URL && (!raw.REPORT_FROM || !raw.REPORT_RECIPIENTS?.length)) {
     throw new ConfigError(`${raw.REPORT_FROM ? "REPORT_RECIPIENTS" : "REPORT_FROM"}: must be set when SMTP_URL is set`);
   }
@@ -311,6 +327,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 
   return {
     databaseUrl: raw.DATABASE_URL,
+    migrateDatabaseUrl: raw.UCLEDGER_MIGRATE_DATABASE_URL,
+    analystRole: raw.UCLEDGER_ANALYST_ROLE,
     dataDir: raw.UCLEDGER_DATA_DIR,
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,

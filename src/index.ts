@@ -18,11 +18,17 @@ import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
 import { ConflictError } from "./errors.ts";
 import { abandonRunsWithoutLiveClaim } from "./db/queries/sync-runs.ts";
 import { manualHolder } from "./scheduler/exclusion.ts";
+import { loadEnv } from "./env.ts";
+import { migrateDatabase } from "./db/client.ts";
+import { readRolePrivileges, warnIfOverPrivileged } from "./db/privileges.ts";
 
 /** How long shutdown waits for in-flight requests before closing connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
+  // The owner's URL migrates first; the service's pool then finds nothing pending and runs no DDL (docs/security.md).
+  const { migrateDatabaseUrl } = loadEnv();
+  if (migrateDatabaseUrl) await migrateDatabase(migrateDatabaseUrl);
   const runtime = await bootstrap();
   const { env, logger, database } = runtime;
   const accessLog = createAccessLog({ db: database.db, logger });
@@ -30,7 +36,10 @@ async function main(): Promise<void> {
   const streams = createStreams(runtime, metrics);
   // Validates every schedule before anything starts: a bad cron expression is a config error.
   const jobs = buildJobs(runtime, streams);
-  await ensureApiRequestPartitions(database.db, new Date());
+  await warnIfOverPrivileged(database, logger);
+  // Partitions are DDL: a service role that does not own api_requests leaves them to the owner's `ucledger db maintain`.
+  if ((await readRolePrivileges(database.db)).ownsApiRequests) await ensureApiRequestPartitions(database.db, new Date());
+  else logger.info("api_requests partitions are left to the owner: run `ucledger db maintain` as the owner at least monthly (docs/security.md)");
   // Runs a killed process left `running` would read as going forever; those no live claim covers are closed now.
   const ghosts = await abandonRunsWithoutLiveClaim(database.db, `ucledger ${VERSION} pid ${process.pid}`);
   if (ghosts.length > 0) logger.warn({ runs: ghosts }, `closed ${ghosts.length} sync run(s) a stopped process left running, as abandoned`);

@@ -1,6 +1,7 @@
 import type { Runtime } from "./bootstrap.ts";
 import type { Queryable } from "./db/client.ts";
 import { dropExpiredApiRequests, ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
+import { readRolePrivileges } from "./db/privileges.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import type { JobDefinition } from "./scheduler/scheduler.ts";
@@ -173,8 +174,11 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
         projectKeys: [DEPLOYMENT_KEY],
         async run() {
           const now = new Date();
-          await ensureApiRequestPartitions(database.db, now);
-          await dropExpiredApiRequests(database.db, now, env.apiLogRetentionDays);
+          // Partitions are DDL: a least-privilege service role leaves them to the owner's `ucledger db maintain` (said once at start-up).
+          if ((await readRolePrivileges(database.db)).ownsApiRequests) {
+            await ensureApiRequestPartitions(database.db, now);
+            await dropExpiredApiRequests(database.db, now, env.apiLogRetentionDays);
+          }
         },
       },
     ],

@@ -10,6 +10,7 @@ import { planCommand } from "./plan.ts";
 import { analystCommand } from "./analyst.ts";
 import { exportCommand } from "./export.ts";
 import { referencesCommand } from "./references.ts";
+import { dbCommand } from "./db-roles.ts";
 
 export interface Command {
   summary: string;
@@ -18,6 +19,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   migrate: { summary: "apply database migrations and exit", run: migrateCommand },
+  db: { summary: "as the owner: db grant-service ROLE (least privilege for the service), db maintain (api_requests partitions)", run: dbCommand },
   sync: { summary: "sync files now: sync files [--project KEY] [--full] [--json]", run: syncCommand },
   audit: { summary: "check the audit trail's hash chain: audit verify [--project KEY]", run: auditCommand },
   webhooks: { summary: "subscribe to Uploadcare's file events: webhooks install --url URL", run: webhooksCommand },

@@ -5,10 +5,12 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import pg from "pg";
 import * as schema from "./schema/index.ts";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
+import { ConfigError } from "../errors.ts";
 
 export type Schema = typeof schema;
 /** The query builder both backends share. */
@@ -101,6 +103,20 @@ async function openEmbedded(dataDir: string | undefined): Promise<Database> {
   };
 }
 
+/**
+ * Applies pending migrations over `url` (the schema owner's, UCLEDGER_MIGRATE_DATABASE_URL)
+ * on a connection of its own, then closes it: the service's own pool may then be
+ * a role that cannot change the schema (docs/security.md).
+ */
+export async function migrateDatabase(url: string): Promise<void> {
+  const database = await openServer(url, 1);
+  try {
+    await applyMigrations(database);
+  } finally {
+    await database.close();
+  }
+}
+
 async function applyMigrations(database: Database): Promise<void> {
   if (database.kind === "pglite") {
     await migratePglite(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
@@ -108,13 +124,40 @@ async function applyMigrations(database: Database): Promise<void> {
   }
   const client = await database.pool!.connect();
   try {
+    // Nothing pending (the owner migrated already): no DDL and no lock, so a
+    // service role without schema privileges starts like any other.
+    if ((await pendingMigrations(client)) === 0) return;
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_ID]);
     try {
-      await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
+      await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_DIR }).catch((err: unknown) => {
+        throw refusedMigration(err) ?? err;
+      });
     } finally {
       await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_ID]);
     }
   } finally {
     client.release();
   }
+}
+
+/** How many migrations the database has not applied, by drizzle's own rule (creation time of the last one applied). */
+async function pendingMigrations(client: pg.PoolClient): Promise<number> {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_DIR });
+  const { rows } = await client.query<{ present: boolean }>(
+    `select exists (select from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                    where n.nspname = 'drizzle' and c.relname = '__drizzle_migrations') as present`,
+  );
+  if (!rows[0]?.present) return migrations.length;
+  const last = await client.query<{ at: string | null }>("select max(created_at)::text as at from drizzle.__drizzle_migrations");
+  const lastAt = Number(last.rows[0]?.at ?? 0);
+  return migrations.filter((m) => m.folderMillis > lastAt).length;
+}
+
+/** A migration refused for want of privileges names the remedy instead of the bare SQL error. */
+function refusedMigration(err: unknown): ConfigError | undefined {
+  const e = err as { code?: string; cause?: { code?: string } };
+  if ((e.cause?.code ?? e.code) !== "42501") return undefined;
+  return new ConfigError(
+    "DATABASE_URL: this database user may not change the schema, and migrations are pending: set UCLEDGER_MIGRATE_DATABASE_URL to the owner's URL, or run `ucledger migrate` as the owner (docs/security.md, Roles and least privilege)",
+  );
 }
