@@ -9,11 +9,13 @@ import {
   type ApiRequestFilter,
   type StatusMatch,
 } from "../db/queries/api-requests.ts";
+import { listRefusedDeliveries, refusedDeliveryTotals } from "../db/queries/refused-deliveries.ts";
+import { REFUSAL_REASONS } from "../db/schema/index.ts";
 import type { ApiDeps, App } from "./app.ts";
 import type { Column } from "./export.ts";
 import { resolveProjects, respondList } from "./listing.ts";
 import { exportContent, listPage, notFoundError, protectedErrors, protectedRoute } from "./openapi.ts";
-import { countParam, list, listParams, projectParam, text, timestamp } from "./params.ts";
+import { countParam, limitParam, list, listParams, projectParam, text, timestamp } from "./params.ts";
 
 const ApiRequestSchema = z
   .object({
@@ -93,7 +95,61 @@ const route = protectedRoute("viewer", {
   },
 });
 
+const RefusedCount = z
+  .object({
+    source: z.string().openapi({ description: "The client's address (IPv6 folded to its /64), unknown, or other (past the per-minute cap of sources)" }),
+    minute: z.string().openapi({ description: "Start of the UTC minute" }),
+    reason: z.enum(REFUSAL_REASONS),
+    status: z.number().int().openapi({ description: "What the delivery was answered (401, 413)" }),
+    count: z.number().int(),
+    lastAt: z.string(),
+  })
+  .openapi("RefusedWebhookCount");
+
+const RefusedQuery = z.strictObject({
+  from: timestamp("Minutes at or after; default the last 24 hours").optional(),
+  to: timestamp("Minutes before").optional(),
+  limit: limitParam,
+});
+
+const refusedRoute = protectedRoute("viewer", {
+  method: "get",
+  path: "/v1/api-logs/refused-webhooks",
+  tags: ["api-logs"],
+  summary: "Webhook deliveries refused (bad or missing signature, body too large), counted per source, minute and reason",
+  description:
+    "Refused deliveries are not logged one by one (anyone can send them); each (source, minute, reason) is one counter. Totals are per reason over the whole range; rows are newest first, up to `limit`.",
+  request: { query: RefusedQuery },
+  responses: {
+    200: {
+      description: "Counters and totals",
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              totals: z.array(z.object({ reason: z.enum(REFUSAL_REASONS), count: z.number().int(), sources: z.number().int() })),
+              data: z.array(RefusedCount),
+            })
+            .openapi("RefusedWebhookCounts"),
+        },
+      },
+    },
+    ...protectedErrors,
+  },
+});
+
 export function registerApiLogs(app: App, deps: ApiDeps) {
+  app.openapi(refusedRoute, async (c) => {
+    const q = c.req.valid("query");
+    const now = deps.now ?? (() => new Date());
+    const from = q.from ?? new Date(now().getTime() - 24 * 3_600_000).toISOString();
+    const db = deps.database.db;
+    const [totals, data] = await Promise.all([
+      refusedDeliveryTotals(db, { from, to: q.to }),
+      listRefusedDeliveries(db, { from, to: q.to, limit: q.limit ?? 100 }),
+    ]);
+    return c.json({ totals, data }, 200);
+  });
   const db = deps.database.db;
   app.openapi(route, async (c) => {
     const q = c.req.valid("query");

@@ -59,6 +59,8 @@ export interface ApiDeps {
   references?: ReferenceSettings;
   /** The zone weeks are counted in (UCLEDGER_TIMEZONE), for the dashboard's overview; default UTC. */
   timezone?: string;
+  /** UCLEDGER_BEHIND_PROXY: believe X-Forwarded-For for the client's address (refused webhook counts); default false. */
+  behindProxy?: boolean;
 }
 
 export interface AppVariables {

@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { queryRows } from "../db/query.ts";
 import { quarantineCounts } from "../db/queries/quarantine.ts";
+import { refusedDeliveryTotals } from "../db/queries/refused-deliveries.ts";
 import { reportDeliveryCounts } from "../reports/metrics.ts";
 
 /**
@@ -127,6 +128,18 @@ export function createMetrics(db: Db, now: () => Date = () => new Date()): Metri
     async collect() {
       this.reset();
       for (const row of await quarantineCounts(db)) this.set({ project: row.projectKey, disposition: row.disposition }, row.count);
+    },
+  });
+
+  new Gauge({
+    name: "ucledger_webhook_refused_deliveries_last_hour",
+    help: "Webhook deliveries refused in the last hour (from refused_webhook_deliveries, all instances), by reason: signature_missing, signature_invalid, body_too_large.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const from = new Date(now().getTime() - 3_600_000).toISOString();
+      for (const row of await refusedDeliveryTotals(db, { from })) this.set({ reason: row.reason }, row.count);
     },
   });
 

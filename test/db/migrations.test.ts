@@ -25,8 +25,8 @@ describe.each(backends)("migrations on %s", (kind) => {
   });
 
   it("keys every primary key and unique constraint by project first", async () => {
-    // Deployment-level tables (API tokens and their access log) belong to no project.
-    const deploymentLevel = ["api_tokens", "api_access_log"];
+    // Deployment-level tables (API tokens, their access log, dashboard sessions) belong to no project.
+    const deploymentLevel = ["api_tokens", "api_access_log", "dashboard_sessions"];
     const rows = await queryRows<{ table_name: string; column_name: string }>(database.db, sql`
       select tc.table_name, tc.constraint_name, kcu.column_name
       from information_schema.table_constraints tc

@@ -38,9 +38,11 @@ describe("parseEnv", () => {
       newFilesLookbackMinutes: 60,
       apiLogRetentionDays: 400,
       metricsPublic: true,
+      behindProxy: false,
       publicUrl: "http://localhost:3000",
       mail: { smtpUrl: undefined, from: undefined, recipients: [] },
       references: { maxDropShare: 0.1, cdnDomains: [], sources: [] },
+      audit: { privateKey: undefined, publicKeys: [], anchorSchedule: "*/15 * * * *" },
     });
   });
 

@@ -101,14 +101,18 @@ export function inspectDelivery(json: unknown): { event: string; fileUuid: strin
   };
 }
 
-/** Every delivery received goes into the API log, verified or not. */
+/**
+ * A verified delivery goes into the API log, one row each, as Uploadcare's
+ * other traffic does. Refused deliveries are not logged here: they name no
+ * project we can trust and anyone can send them, so the receiver counts them
+ * per source, minute and reason instead (refused_webhook_deliveries).
+ */
 export async function recordDelivery(
   db: Db,
-  entry: { projectKey: string | null; requestedAt: Date; status: number; durationMs: number; bytes: number; error: string | null; event: string | null },
+  entry: { projectKey: string; requestedAt: Date; status: number; durationMs: number; bytes: number; error: string | null; event: string | null },
 ): Promise<void> {
   await db.insert(apiRequests).values({
-    // An unverified delivery names no project we can trust: it is logged under "-".
-    projectKey: entry.projectKey ?? "-",
+    projectKey: entry.projectKey,
     id: randomUUID(),
     requestedAt: dateToTimestamp(entry.requestedAt),
     source: "uploadcare",

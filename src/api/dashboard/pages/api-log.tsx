@@ -6,16 +6,39 @@ const APIS = ["rest", "upload", "project", "webhook"] as const;
 const STATUS_CLASSES = ["5xx", "4xx", "2xx", "none"] as const;
 const isError = (r: ApiRequestEntry) => r.status === null || r.status >= 400 || r.error !== null;
 
+interface RefusedTotals {
+  totals: { reason: string; count: number; sources: number }[];
+}
+
+/** Refused webhook deliveries are counted, not listed: one line of totals for the last 24 hours. */
+function RefusedSummary(props: { totals: RefusedTotals["totals"] }) {
+  if (props.totals.length === 0) return null;
+  return (
+    <p class="refused-webhooks">
+      Refused webhook deliveries in the last 24 hours (counted, not listed):{" "}
+      {props.totals.map((t, i) => (
+        <>
+          {i > 0 ? ", " : ""}
+          <strong>{t.count}</strong> {t.reason.replaceAll("_", " ")} from {t.sources} {t.sources === 1 ? "source" : "sources"}
+        </>
+      ))}
+      . <a href="/v1/api-logs/refused-webhooks">Counts per source and minute</a>
+    </p>
+  );
+}
+
 /** Uploadcare requests ucledger made and webhook deliveries it received; failures first. */
 export async function apiLogPage(ctx: PageContext) {
   const page = params(ctx.url);
   const order = page["order"] === "recent" ? "recent" : "errors_first";
-  const [projects, requests] = await Promise.all([
+  const [projects, requests, refused] = await Promise.all([
     projectList(ctx),
     ctx.api.get<ListPage<ApiRequestEntry>>("/v1/api-logs", { project: page["project"], api: page["api"], status: page["status"], order, cursor: page["cursor"], limit: 100 }),
+    ctx.api.get<RefusedTotals>("/v1/api-logs/refused-webhooks", { limit: 1 }),
   ]);
   return (
     <>
+      <RefusedSummary totals={refused.totals} />
       <form class="filters" method="get" action="/dashboard/api-log" role="search" aria-label="Filter requests">
         <ProjectChoice projects={projects} selected={page["project"]} />
         <Choice name="api" label="API" values={APIS} selected={page["api"]} />
