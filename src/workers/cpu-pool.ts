@@ -92,6 +92,11 @@ export class CpuPool {
     }
   }
 
+  /** Workers started and jobs in flight on them. */
+  stats(): { workers: number; jobs: number } {
+    return { workers: this.slots.length, jobs: this.slots.reduce((n, s) => n + s.jobs.size, 0) };
+  }
+
   /** Stops every worker (tests, shutdown); the pool starts new ones on next use. */
   async close(): Promise<void> {
     const slots = this.slots.splice(0);
