@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
@@ -128,6 +129,23 @@ export interface ReferenceSettings {
   sources: ReferenceSourceSettings[];
 }
 
+/** Audit anchor keys are checked here so a bad one stops start-up; src/db/audit/anchor-key.ts uses them. */
+function isEd25519Key(text: string, kind: "private" | "public"): boolean {
+  const trimmed = text.trim();
+  try {
+    const pem = trimmed.startsWith("-----BEGIN");
+    if (!pem && !/^[A-Za-z0-9+/=\s]+$/.test(trimmed)) return false;
+    const der = Buffer.from(trimmed, "base64");
+    const key =
+      kind === "private"
+        ? createPrivateKey(pem ? trimmed : { key: der, format: "der", type: "pkcs8" })
+        : createPublicKey(pem ? trimmed : { key: der, format: "der", type: "spki" });
+    return key.asymmetricKeyType === "ed25519";
+  } catch {
+    return false;
+  }
+}
+
 const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   // Roles and least privilege (docs/security.md, docs/analysts.md): the owner's URL for migrations, the analysts' role of this database.
@@ -159,8 +177,6 @@ const EnvSchema = z.object({
   UCLEDGER_NEW_FILES_LOOKBACK_MINUTES: wholeNumber(0, 10_080).default(60),
   UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
   UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
-  /** Sessions and unauthenticated traffic: believe X-Forwarded-For (the last entry) for the client's address. */
-  UCLEDGER_BEHIND_PROXY: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
   UCLEDGER_PUBLIC_URL: httpUrl.optional(),
   UCLEDGER_REFERENCE_MAX_DROP: z
     .string()
@@ -168,6 +184,13 @@ const EnvSchema = z.object({
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a share from 0 to 1, such as 0.1")
     .transform(Number)
     .default(REFERENCE_DEFAULTS.maxDropShare),
+  // Audit anchors (docs/security.md, Anchors): the Ed25519 signing key, public keys verified against besides its own, the schedule.
+  UCLEDGER_AUDIT_KEY: nonEmpty.refine((v) => isEd25519Key(v, "private"), "must be an Ed25519 private key (PEM, or base64 of PKCS#8 DER)").optional(),
+  UCLEDGER_AUDIT_PUBLIC_KEY: nonEmpty
+    .transform((v) => v.split(",").map((k) => k.trim()).filter(Boolean))
+    .refine((keys) => keys.every((k) => isEd25519Key(k, "public")), "must be Ed25519 public keys (PEM, or base64 of SPKI DER), separated by commas")
+    .optional(),
+  UCLEDGER_SCHEDULE_ANCHORS: nonEmpty.default("*/15 * * * *"),
   SMTP_URL: z
     .string()
     .trim()
@@ -220,14 +243,14 @@ export interface Env {
   apiLogRetentionDays: number;
   /** Whether `/metrics` answers without a token. */
   metricsPublic: boolean;
-  /** Whether a reverse proxy in front sets X-Forwarded-For (UCLEDGER_BEHIND_PROXY). */
-  behindProxy: boolean;
   /** Where people reach this deployment (links in emails); defaults to http://localhost:PORT. */
   publicUrl: string;
   /** Weekly report email; unset SMTP_URL means reports are kept but not mailed. */
   mail: { smtpUrl: string | undefined; from: string | undefined; recipients: string[] };
   /** Reference sources and how their values are read (docs/references.md). */
   references: ReferenceSettings;
+  /** Audit anchors: the signing key (PEM or base64, a secret), extra public keys, and when anchors are taken. */
+  audit: { privateKey: string | undefined; publicKeys: string[]; anchorSchedule: string };
 }
 
 /** Names the first problem as `VARIABLE: what is wrong`, never echoing the value. */
@@ -351,7 +374,6 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     newFilesLookbackMinutes: raw.UCLEDGER_NEW_FILES_LOOKBACK_MINUTES,
     apiLogRetentionDays: raw.UCLEDGER_API_LOG_RETENTION_DAYS,
     metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
-    behindProxy: raw.UCLEDGER_BEHIND_PROXY === "true",
     publicUrl: (raw.UCLEDGER_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ""),
     mail: { smtpUrl: raw.SMTP_URL, from: raw.REPORT_FROM, recipients: raw.REPORT_RECIPIENTS ?? [] },
     references: {
@@ -359,6 +381,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       cdnDomains: [...new Set(file?.cdnDomains ?? [])],
       sources: referenceSourcesFrom(file?.referenceSources ?? [], projects),
     },
+    audit: { privateKey: raw.UCLEDGER_AUDIT_KEY, publicKeys: raw.UCLEDGER_AUDIT_PUBLIC_KEY ?? [], anchorSchedule: raw.UCLEDGER_SCHEDULE_ANCHORS },
   };
 }
 

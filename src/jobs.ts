@@ -1,7 +1,6 @@
 import type { Runtime } from "./bootstrap.ts";
 import type { Queryable } from "./db/client.ts";
 import { dropExpiredApiRequests, ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
-import { dropOldRefusedDeliveries } from "./db/queries/refused-deliveries.ts";
 import { readRolePrivileges } from "./db/privileges.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -179,7 +178,6 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
           if ((await readRolePrivileges(database.db)).ownsApiRequests) {
             await ensureApiRequestPartitions(database.db, now);
             await dropExpiredApiRequests(database.db, now, env.apiLogRetentionDays);
-          await dropOldRefusedDeliveries(database.db, new Date(now.getTime() - REFUSED_DELIVERY_RETENTION_DAYS * 86_400_000));
           }
         },
       },
@@ -189,9 +187,6 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
   for (const [variable, job] of jobs) assertSchedule(variable, job.cron, job.timezone);
   return jobs.map(([, job]) => job);
 }
-
-/** Counts of refused webhook deliveries are kept this long (they are for spotting floods, not for history). */
-const REFUSED_DELIVERY_RETENTION_DAYS = 30;
 
 /** How long a replacement's staged rows may sit before they count as abandoned (the process died mid-upload). */
 const STAGING_MAX_AGE_MS = 24 * 3_600_000;
