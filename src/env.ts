@@ -176,6 +176,9 @@ const EnvSchema = z.object({
   /** How far before its checkpoint the new-files lane reads again, for files listed late (long multipart uploads). */
   UCLEDGER_NEW_FILES_LOOKBACK_MINUTES: wholeNumber(0, 10_080).default(60),
   UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
+  // Four eyes (src/decisions/review.ts): distinct approvers besides the proposer, within and above the size limits.
+  UCLEDGER_APPROVALS_REQUIRED: wholeNumber(1, 10).default(1),
+  UCLEDGER_APPROVALS_REQUIRED_LARGE: wholeNumber(1, 10).default(2),
   UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
   UCLEDGER_PUBLIC_URL: httpUrl.optional(),
   UCLEDGER_REFERENCE_MAX_DROP: z
@@ -249,6 +252,8 @@ export interface Env {
   mail: { smtpUrl: string | undefined; from: string | undefined; recipients: string[] };
   /** Reference sources and how their values are read (docs/references.md). */
   references: ReferenceSettings;
+  /** Four eyes: distinct approvers a plan needs besides its proposer, within and above the size limits (ApprovalSettings). */
+  approvals: { required: number; requiredLarge: number };
   /** Audit anchors: the signing key (PEM or base64, a secret), extra public keys, and when anchors are taken. */
   audit: { privateKey: string | undefined; publicKeys: string[]; anchorSchedule: string };
 }
@@ -331,6 +336,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   if (raw.SMTP_URL && (!raw.REPORT_FROM || !raw.REPORT_RECIPIENTS?.length)) {
     throw new ConfigError(`${raw.REPORT_FROM ? "REPORT_RECIPIENTS" : "REPORT_FROM"}: must be set when SMTP_URL is set`);
   }
+  if (raw.UCLEDGER_APPROVALS_REQUIRED_LARGE < raw.UCLEDGER_APPROVALS_REQUIRED) {
+    throw new ConfigError("UCLEDGER_APPROVALS_REQUIRED_LARGE: must be at least UCLEDGER_APPROVALS_REQUIRED (a large plan never needs fewer approvers)");
+  }
   const file = raw.UCLEDGER_CONFIG ? readConfigFile(raw.UCLEDGER_CONFIG) : undefined;
   const projects: ProjectConfig[] = file ? file.projects : [];
   if (raw.UPLOADCARE_PUBLIC_KEY && raw.UPLOADCARE_SECRET_KEY) {
@@ -381,6 +389,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       cdnDomains: [...new Set(file?.cdnDomains ?? [])],
       sources: referenceSourcesFrom(file?.referenceSources ?? [], projects),
     },
+    approvals: { required: raw.UCLEDGER_APPROVALS_REQUIRED, requiredLarge: raw.UCLEDGER_APPROVALS_REQUIRED_LARGE },
     audit: { privateKey: raw.UCLEDGER_AUDIT_KEY, publicKeys: raw.UCLEDGER_AUDIT_PUBLIC_KEY ?? [], anchorSchedule: raw.UCLEDGER_SCHEDULE_ANCHORS },
   };
 }

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       });
     },
     lock: planLockFor(database),
+    approvals: env.approvals,
   };
   const app = createApp({
     database,

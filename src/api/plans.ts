@@ -3,7 +3,6 @@ import {
   countPlanItems,
   countPlans,
   findPlan,
-  listApprovals,
   listPlanItems,
   listPlans,
   PLAN_ITEM_ORDER,
@@ -20,7 +19,7 @@ import { inProcessPlanLock } from "../decisions/lock.ts";
 import { safeText } from "../decisions/conditions.ts";
 import { PlanOptionsInput } from "../decisions/options.ts";
 import { previewPlan, proposePlan } from "../decisions/propose.ts";
-import { approvePlan, cancelPlan, expirePlans } from "../decisions/review.ts";
+import { approvalState, approvalsRequired, approvePlan, cancelPlan, expirePlans, type ApprovalSettings } from "../decisions/review.ts";
 import { ConflictError } from "../errors.ts";
 import type { ApiDeps, App } from "./app.ts";
 import type { Caller } from "./auth.ts";
@@ -64,8 +63,17 @@ const PlanSchema = z
 const Count = z.object({ files: z.number().int(), bytes: z.number().int() });
 const ReasonCount = z.object({ reason: z.string(), files: z.number().int() });
 
+const ApprovalsSchema = z
+  .object({
+    required: z.number().int().openapi({ description: "Distinct approvers the plan needs, none of them its proposer (UCLEDGER_APPROVALS_REQUIRED, _LARGE above the size limits)" }),
+    received: z.array(z.object({ actor: z.string(), at: Timestamp, reason: z.string() })).openapi({ description: "Approvals that count, oldest first: one per approver" }),
+    stillNeeded: z.number().int().openapi({ description: "More distinct approvers needed; 0 once approved, or when the plan takes no more approvals" }),
+    cannotApprove: z.array(z.string()).openapi({ description: "Who cannot give one of the approvals still needed: the proposer, then everyone who already approved" }),
+  })
+  .openapi("PlanApprovals");
+
 const PlanDetailSchema = PlanSchema.extend({
-  approvals: z.array(z.object({ approver: z.string(), reason: z.string(), approvedAt: Timestamp })),
+  approvals: ApprovalsSchema,
   progress: z.object(Object.fromEntries(PLAN_ITEM_STATUSES.map((s) => [s, Count])) as Record<(typeof PLAN_ITEM_STATUSES)[number], typeof Count>),
   excluded: z.array(ReasonCount).openapi({ description: "Protected files the plan left out, by reason" }),
   skipped: z.array(ReasonCount).openapi({ description: "Files skipped at apply time because they changed, by reason" }),
@@ -202,9 +210,11 @@ const approveRoute = protectedRoute("operator", {
   path: "/v1/plans/{id}/approve",
   tags: ["decisions"],
   summary: "Approve a plan, with a reason",
-  description: "Large plans need two approvals from different tokens; the same token approving twice gets 409. Expired plans take no approvals.",
+  description:
+    "Four eyes: the plan is approved once `approvals.required` distinct approvers other than its proposer approved it (one by default, two above the size limits). " +
+    "The proposer's own approval gets 403; the same approver twice gets 409 and counts once. Expired plans take no approvals.",
   request: { params: PlanParams, body: { content: { "application/json": { schema: ReasonBody.openapi("PlanApproval") } }, required: true } },
-  responses: { 200: json(PlanDetailSchema, "The plan after the approval"), ...protectedErrors, ...notFoundError, ...conflictError("Not proposed, expired, or already approved by this token"), ...tooLargeError },
+  responses: { 200: json(PlanDetailSchema, "The plan after the approval"), ...protectedErrors, ...notFoundError, ...conflictError("Not proposed, expired, or already approved by this approver"), ...tooLargeError },
 });
 
 const applyRoute = protectedRoute("operator", {
@@ -253,23 +263,26 @@ const itemsRoute = protectedRoute("viewer", {
   },
 });
 
-async function planDetail(db: Queryable, plan: PlanRecord) {
+async function describePlan(db: Queryable, plan: PlanRecord, settings: ApprovalSettings | undefined) {
   const [approvals, progress, excluded, skipped, failed] = await Promise.all([
-    listApprovals(db, plan.projectKey, plan.id),
+    approvalState(db, plan, settings),
     planProgress(db, plan.projectKey, plan.id),
     reasonCounts(db, plan.projectKey, plan.id, "excluded"),
     reasonCounts(db, plan.projectKey, plan.id, "skipped"),
     reasonCounts(db, plan.projectKey, plan.id, "failed"),
   ]);
-  return { ...plan, approvals, progress, excluded, skipped, failed };
+  return { ...plan, requiredApprovals: approvals.required, approvals, progress, excluded, skipped, failed };
 }
 
 export function registerPlans(app: App, deps: ApiDeps) {
   const db = deps.database.db;
   const now = deps.now ?? (() => new Date());
   const lock = deps.decisions?.lock ?? inProcessPlanLock();
-  const review = { db, now };
+  const approvals = deps.decisions?.approvals;
+  const review = { db, now, approvals };
   const allProjects = () => resolveProjects(db, undefined);
+  /** A plan as every route answers it, with this deployment's approval rule. */
+  const planDetail = (q: Queryable, plan: PlanRecord) => describePlan(q, plan, approvals);
 
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid("query");
@@ -279,7 +292,17 @@ export function registerPlans(app: App, deps: ApiDeps) {
     return respondList(
       c,
       deps,
-      { scope: "plans", order: PLAN_ORDER, columns: PLAN_COLUMNS, page: (after, limit) => listPlans(db, { filter, after, limit }), count: (mode) => countPlans(db, filter, mode) },
+      {
+        scope: "plans",
+        order: PLAN_ORDER,
+        columns: PLAN_COLUMNS,
+        page: async (after, limit) => {
+          const listed = await listPlans(db, { filter, after, limit });
+          // A proposed plan needs what the deployment's setting says now, as on the plan's own page.
+          return { ...listed, items: listed.items.map((p) => ({ ...p, requiredApprovals: approvalsRequired(p, approvals) })) };
+        },
+        count: (mode) => countPlans(db, filter, mode),
+      },
       q,
     );
   });

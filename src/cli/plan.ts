@@ -1,11 +1,11 @@
 import type { Runtime } from "../bootstrap.ts";
 import { projectKeys } from "../db/queries/project-list.ts";
-import { findPlan, listApprovals, planItemsWithStatus, planProgress, reasonCounts, type PlanRecord } from "../db/queries/plans.ts";
+import { findPlan, planItemsWithStatus, planProgress, reasonCounts, type PlanRecord } from "../db/queries/plans.ts";
 import { startApply } from "../decisions/apply.ts";
 import { planLockFor } from "../decisions/lock.ts";
 import { PlanOptionsInput } from "../decisions/options.ts";
 import { previewPlan, proposePlan, type SampleItem } from "../decisions/propose.ts";
-import { approvePlan, cancelPlan, expirePlans } from "../decisions/review.ts";
+import { approvalState, approvePlan, cancelPlan, expirePlans, type ApprovalState } from "../decisions/review.ts";
 import { AppError, ConfigError, EXIT_CONFIG } from "../errors.ts";
 import { createUploadcareClient } from "../sync/uploadcare/create-client.ts";
 import { parsePairs } from "./policy.ts";
@@ -53,10 +53,18 @@ function sampleLines(items: SampleItem[]): string {
     .join("\n");
 }
 
+/** Who approved, and who still has to: `approvals 1 of 2, 1 more needed from anyone but cli:ann (proposed it; …) and token:bob (approved)`. */
+export function approvalLines(a: ApprovalState): string {
+  const [proposer, ...approvers] = a.cannotApprove;
+  const also = approvers.length ? ` and ${approvers.join(", ")} (approved)` : "";
+  const need = a.stillNeeded > 0 ? `, ${a.stillNeeded} more needed from anyone but ${proposer} (proposed it; a proposer cannot approve)${also}` : "";
+  return `  approvals ${a.received.length} of ${a.required}${need}${a.received.map((r) => `\n    ${r.actor} at ${r.at}: ${r.reason}`).join("")}`;
+}
+
 async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): Promise<string> {
   const db = runtime.database.db;
   const [approvals, progress, excluded, skipped, failed] = await Promise.all([
-    listApprovals(db, plan.projectKey, plan.id),
+    approvalState(db, plan, runtime.env.approvals),
     planProgress(db, plan.projectKey, plan.id),
     reasonCounts(db, plan.projectKey, plan.id, "excluded"),
     reasonCounts(db, plan.projectKey, plan.id, "skipped"),
@@ -67,7 +75,7 @@ async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): P
     `  policy ${String(plan.policy["name"])} v${plan.policyVersion}: ${plan.action} where ${(plan.policy["describe"] as string[] | undefined)?.join("; ") || "every file"}`,
     `  ${count(plan.fileCount)} files, ${formatBytes(plan.totalBytes)}; ${count(plan.excludedCount)} excluded`,
     `  proposed by ${plan.proposedBy} at ${plan.proposedAt}; ${plan.status === "proposed" ? `expires at ${plan.expiresAt}` : `approved at ${plan.approvedAt ?? "-"}`}`,
-    `  approvals ${approvals.length}/${plan.requiredApprovals}${approvals.map((a) => `\n    ${a.approver} at ${a.approvedAt}: ${a.reason}`).join("")}`,
+    approvalLines(approvals),
     `  progress: ${Object.entries(progress)
       .filter(([, v]) => v.files > 0)
       .map(([k, v]) => `${k} ${count(v.files)}`)
@@ -151,16 +159,26 @@ export async function planCommand(argv: string[]): Promise<number> {
       const plan = await findPlan(db, id!, [found.projectKey]);
 
       if (action === "show") {
-        out(values.json ? `${JSON.stringify({ ...plan, progress: await planProgress(db, plan.projectKey, plan.id), approvals: await listApprovals(db, plan.projectKey, plan.id) })}\n` : await showPlan(runtime, plan, itemRows));
+        if (values.json) {
+          const approvals = await approvalState(db, plan, runtime.env.approvals);
+          out(`${JSON.stringify({ ...plan, requiredApprovals: approvals.required, progress: await planProgress(db, plan.projectKey, plan.id), approvals })}\n`);
+        } else out(await showPlan(runtime, plan, itemRows));
         return 0;
       }
       if (action === "approve") {
+        const review = { db, now, approvals: runtime.env.approvals };
         if (!values.yes) {
-          out(`${await showPlan(runtime, plan, 0)}dry run: would approve as ${actor} with reason ${JSON.stringify(values.reason)}. Add --yes to approve.\n`);
+          const shown = await showPlan(runtime, plan, 0);
+          // Four eyes: say now that --yes would be refused, rather than after.
+          if (actor === plan.proposedBy) out(`${shown}dry run: ${actor} proposed this plan and cannot approve it: someone else must. Nothing was recorded.\n`);
+          else out(`${shown}dry run: would approve as ${actor} with reason ${JSON.stringify(values.reason)}. Add --yes to approve.\n`);
           return 0;
         }
-        const approved = await approvePlan({ db, now }, { planId: plan.id, projectKeys: [plan.projectKey], approver: actor, reason: values.reason! });
-        out(values.json ? `${JSON.stringify(approved)}\n` : await showPlan(runtime, approved, 0));
+        const approved = await approvePlan(review, { planId: plan.id, projectKeys: [plan.projectKey], approver: actor, reason: values.reason! });
+        if (values.json) {
+          const approvals = await approvalState(db, approved, runtime.env.approvals);
+          out(`${JSON.stringify({ ...approved, requiredApprovals: approvals.required, approvals })}\n`);
+        } else out(await showPlan(runtime, approved, 0));
         return 0;
       }
       if (action === "cancel") {

@@ -1,16 +1,82 @@
 import { sql } from "drizzle-orm";
-import type { Db } from "../db/client.ts";
-import { findPlan, type PlanRecord } from "../db/queries/plans.ts";
+import type { Db, Queryable } from "../db/client.ts";
+import { findPlan, listApprovals, type PlanRecord } from "../db/queries/plans.ts";
 import { queryRows } from "../db/query.ts";
 import type { PlanStatus } from "../db/schema/index.ts";
 import { dateToTimestamp } from "../db/timestamps.ts";
-import { ConflictError, ValidationError } from "../errors.ts";
+import { AppError, ConflictError, ValidationError } from "../errors.ts";
 import { recordPlanEvents, type PlanEvent } from "./lifecycle.ts";
+
+/**
+ * Four eyes: how many distinct approvers, none of them the proposer, a plan
+ * needs. A deployment setting (`UCLEDGER_APPROVALS_REQUIRED`,
+ * `UCLEDGER_APPROVALS_REQUIRED_LARGE`); nobody can lower it for one plan.
+ */
+export interface ApprovalSettings {
+  /** Plans within the size limits. */
+  required: number;
+  /** Plans above them: more files or bytes than the plan's frozen `twoApproversAbove*` limits. */
+  requiredLarge: number;
+}
+
+export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = { required: 1, requiredLarge: 2 };
 
 export interface ReviewDeps {
   db: Db;
   now: () => Date;
+  /** Default: DEFAULT_APPROVAL_SETTINGS. */
+  approvals?: ApprovalSettings | undefined;
 }
+
+/**
+ * Above the size limits the plan froze at proposal. Read from its options, so
+ * it does not depend on how `required_approvals` was filled in; a plan whose
+ * options lack the limits falls back to what the proposal recorded (2 = large).
+ */
+export function isAboveSizeLimits(plan: Pick<PlanRecord, "options" | "fileCount" | "totalBytes" | "requiredApprovals">): boolean {
+  const files = plan.options["twoApproversAboveFiles"];
+  const bytes = plan.options["twoApproversAboveBytes"];
+  if (typeof files !== "number" || typeof bytes !== "number") return plan.requiredApprovals > 1;
+  return plan.fileCount > files || plan.totalBytes > bytes;
+}
+
+/**
+ * How many approvals the plan needs. While it is proposed, the deployment's
+ * setting now (a stricter setting applies to plans not yet approved); once it
+ * is approved, the number it took, recorded on the plan at that moment.
+ */
+export function approvalsRequired(plan: PlanRecord, settings: ApprovalSettings = DEFAULT_APPROVAL_SETTINGS): number {
+  if (plan.status !== "proposed") return plan.requiredApprovals;
+  return isAboveSizeLimits(plan) ? settings.requiredLarge : settings.required;
+}
+
+/** Who approved a plan and who still has to, as the API, the CLI and the dashboard show it. */
+export interface ApprovalState {
+  required: number;
+  /** Approvals that count: one per approver, never the proposer's. */
+  received: { actor: string; at: string; reason: string }[];
+  /** More distinct approvers needed; 0 once approved, or when the plan takes no more approvals (expired, cancelled). */
+  stillNeeded: number;
+  /** Who cannot give one of the approvals still needed: the proposer, then everyone who already approved. */
+  cannotApprove: string[];
+}
+
+export async function approvalState(db: Queryable, plan: PlanRecord, settings: ApprovalSettings = DEFAULT_APPROVAL_SETTINGS): Promise<ApprovalState> {
+  // A proposer's own approval recorded before four eyes was enforced is kept in the table and the trail, but never counts.
+  const received = (await listApprovals(db, plan.projectKey, plan.id))
+    .filter((a) => a.approver !== plan.proposedBy)
+    .map((a) => ({ actor: a.approver, at: a.approvedAt, reason: a.reason }));
+  const required = approvalsRequired(plan, settings);
+  return {
+    required,
+    received,
+    stillNeeded: plan.status === "proposed" ? Math.max(0, required - received.length) : 0,
+    cannotApprove: [plan.proposedBy, ...received.map((a) => a.actor)],
+  };
+}
+
+/** `2 approvals` / `1 approval`. */
+export const approvalsText = (n: number) => `${n} approval${n === 1 ? "" : "s"}`;
 
 /**
  * Marks every proposed plan past its deadline `expired`, with its audit
@@ -47,10 +113,11 @@ export async function expirePlans(deps: ReviewDeps, projectKeys: string[]): Prom
 }
 
 /**
- * Records one approval. A plan needs as many different approvers as it says
- * (two for large ones); the same approver twice is refused, by the primary key
- * as much as by this check. The plan row is locked, so two approvals at once
- * are counted one after the other.
+ * Records one approval. Four eyes: the proposer's own approval is refused
+ * (403), and the plan is `approved` only once enough distinct other people
+ * approved it. The same approver twice is refused (409), by the primary key as
+ * much as by this check, so it never counts twice. The plan row is locked, so
+ * two approvals at once are counted one after the other.
  */
 export async function approvePlan(deps: ReviewDeps, input: { planId: string; projectKeys: string[]; approver: string; reason: string }): Promise<PlanRecord> {
   const reason = input.reason.trim();
@@ -64,6 +131,13 @@ export async function approvePlan(deps: ReviewDeps, input: { planId: string; pro
     if (plan.status !== "proposed") {
       throw new ConflictError(`plan ${plan.id} is ${plan.status}: only a proposed plan takes approvals`);
     }
+    const required = approvalsRequired(plan, deps.approvals);
+    if (input.approver === plan.proposedBy) {
+      throw new AppError(
+        "FORBIDDEN",
+        `${input.approver} proposed plan ${plan.id} and cannot approve it: it needs ${approvalsText(required)} from someone other than the proposer`,
+      );
+    }
     const inserted = await queryRows<{ approver: string }>(
       tx,
       sql`insert into plan_approvals (project_key, plan_id, approver, reason, approved_at)
@@ -75,18 +149,21 @@ export async function approvePlan(deps: ReviewDeps, input: { planId: string; pro
     }
     const [count] = await queryRows<{ n: number }>(
       tx,
-      sql`select count(*)::int as n from plan_approvals where project_key = ${plan.projectKey} and plan_id = ${plan.id}::uuid`,
+      sql`select count(*)::int as n from plan_approvals
+          where project_key = ${plan.projectKey} and plan_id = ${plan.id}::uuid and approver <> ${plan.proposedBy}`,
     );
     const approvals = count?.n ?? 0;
-    const complete = approvals >= plan.requiredApprovals;
+    const complete = approvals >= required;
     const to: PlanStatus = complete ? "approved" : "proposed";
+    const stillNeeded = Math.max(0, required - approvals);
     const events: PlanEvent[] = [
-      { planId: plan.id, actor: input.approver, now, from: "proposed", to, event: "approval", details: { reason, approvals, requiredApprovals: plan.requiredApprovals } },
+      { planId: plan.id, actor: input.approver, now, from: "proposed", to, event: "approval", details: { reason, approvals, requiredApprovals: required, stillNeeded } },
     ];
     if (complete) {
-      await tx.execute(sql`update plans set status = 'approved', approved_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
-                           where project_key = ${plan.projectKey} and id = ${plan.id}::uuid`);
-      events.push({ planId: plan.id, actor: input.approver, now, from: "proposed", to, event: "approved", details: { approvals, requiredApprovals: plan.requiredApprovals } });
+      // The number it took is kept on the plan: a later change of the setting does not rewrite history.
+      await tx.execute(sql`update plans set status = 'approved', approved_at = ${at}::timestamptz, required_approvals = ${required},
+                           updated_at = ${at}::timestamptz where project_key = ${plan.projectKey} and id = ${plan.id}::uuid`);
+      events.push({ planId: plan.id, actor: input.approver, now, from: "proposed", to, event: "approved", details: { approvals, requiredApprovals: required } });
     }
     await recordPlanEvents(tx, plan.projectKey, events);
   });

@@ -224,14 +224,15 @@ describe.each(backends)("dashboard pages on %s", (kind) => {
       headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookie.replace(/ucledger_csrf=[^;]+;?\s*/, "") },
     });
     expect(noCookie.status).toBe(403);
-    expect((await api.json<{ status: string; approvals: unknown[] }>(`/v1/plans/${planId}`)).body.approvals).toEqual([]);
+    expect((await api.json<{ status: string; approvals: { received: unknown[] } }>(`/v1/plans/${planId}`)).body.approvals.received).toEqual([]);
 
     const real = await post({ reason: "checked the sample", _csrf: csrf });
     expect(real.status).toBe(303);
     expect(real.headers.get("location")).toBe(`/dashboard/plans/${planId}?done=approve`);
-    const plan = await api.json<{ status: string; approvals: { reason: string }[] }>(`/v1/plans/${planId}`);
+    // The admin proposed the plan (beforeAll), so the operator's approval is the other pair of eyes.
+    const plan = await api.json<{ status: string; approvals: { received: { reason: string }[] } }>(`/v1/plans/${planId}`);
     expect(plan.body.status).toBe("approved");
-    expect(plan.body.approvals.map((a) => a.reason)).toEqual(["checked the sample"]);
+    expect(plan.body.approvals.received.map((a) => a.reason)).toEqual(["checked the sample"]);
   });
 
   it("explains an action the API refuses instead of failing", async () => {

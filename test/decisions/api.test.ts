@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/query.ts";
+import { createToken } from "../../src/db/queries/tokens.ts";
 import { inProcessPlanLock } from "../../src/decisions/lock.ts";
 import { apiHarness, parseCsv, type ApiHarness, type ErrorBody } from "../api/helpers.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
@@ -20,7 +21,7 @@ interface PlanDetail {
   fileCount: number;
   excludedCount: number;
   requiredApprovals: number;
-  approvals: { approver: string }[];
+  approvals: { required: number; received: { actor: string; reason: string }[]; stillNeeded: number };
   progress: Record<string, { files: number; bytes: number }>;
   excluded: { reason: string; files: number }[];
   lastError: string | null;
@@ -119,7 +120,7 @@ describe.each(backends)("the decisions API on %s", (kind) => {
     expect(unknownPolicy.status).toBe(404);
   });
 
-  it("proposes (dry run first), takes two different approvers, refuses viewers, applies in the background and exports the items", async () => {
+  it("proposes (dry run first), takes two different approvers besides the proposer, refuses viewers, applies in the background and exports the items", async () => {
     const policy = await api.json<Policy>("/v1/policies", {
       ...post({ name: "purge api", action: "delete", conditions: [{ kind: "metadata", key: "purge_group", op: "equals", value: "api" }] }),
       role: "operator",
@@ -137,8 +138,8 @@ describe.each(backends)("the decisions API on %s", (kind) => {
     expect(badOption.status).toBe(400);
     expect(badOption.body.error.message).toBe("options.haltFailureRate: must be from 0 to 1");
 
-    // Stricter than the deployment: more than 5 files needs two approvers.
-    const proposed = await api.json<PlanDetail>("/v1/plans", { ...post({ policy: policy.body.id, options: { twoApproversAboveFiles: 5 }, note: "api test" }), role: "operator" });
+    // Stricter than the deployment: more than 5 files needs two approvers. Proposed by the admin, who then cannot approve it (four eyes).
+    const proposed = await api.json<PlanDetail>("/v1/plans", { ...post({ policy: policy.body.id, options: { twoApproversAboveFiles: 5 }, note: "api test" }), role: "admin" });
     expect(proposed.status).toBe(201);
     expect(proposed.body).toMatchObject({ status: "proposed", fileCount: 12, excludedCount: 2, requiredApprovals: 2 });
     expect(proposed.body.excluded).toEqual([{ reason: 'hold: metadata ucledger_hold = "true"', files: 2 }]);
@@ -150,14 +151,22 @@ describe.each(backends)("the decisions API on %s", (kind) => {
     expect(empty.status).toBe(400);
     expect(empty.body.error.message).toBe("reason: must not be empty");
 
+    const own = await api.json<ErrorBody>(`/v1/plans/${id}/approve`, { ...post({ reason: "my own plan" }), role: "admin" });
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toMatch(/proposed plan .* and cannot approve it: it needs 2 approvals from someone other than the proposer/);
     const first = await api.json<PlanDetail>(`/v1/plans/${id}/approve`, { ...post({ reason: "sample checked" }), role: "operator" });
-    expect(first.body).toMatchObject({ status: "proposed", approvals: [{ approver: expect.stringMatching(/^token:t-operator-/) }] });
+    expect(first.body).toMatchObject({ status: "proposed", approvals: { required: 2, received: [{ actor: expect.stringMatching(/^token:t-operator-/) }], stillNeeded: 1 } });
     const twice = await api.json<ErrorBody>(`/v1/plans/${id}/approve`, { ...post({ reason: "again" }), role: "operator" });
     expect(twice.status).toBe(409);
     expect(twice.body.error.message).toMatch(/already approved .* another approval must come from someone else/);
     const early = await api.json<ErrorBody>(`/v1/plans/${id}/apply`, { method: "POST", role: "operator" });
     expect(early.status).toBe(409);
-    const second = await api.json<PlanDetail>(`/v1/plans/${id}/approve`, { ...post({ reason: "second pair of eyes" }), role: "admin" });
+    const reviewer = await createToken(database.db, { name: `api-reviewer-${kind}-${process.pid}`, role: "operator", createdBy: "test", now: new Date() });
+    const second = await api.json<PlanDetail>(`/v1/plans/${id}/approve`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${reviewer.token}` },
+      body: JSON.stringify({ reason: "second pair of eyes" }),
+    });
     expect(second.body.status).toBe("approved");
 
     const started = await api.json<{ plan: { status: string }; follow: string }>(`/v1/plans/${id}/apply`, { method: "POST", role: "operator" });
@@ -221,7 +230,8 @@ describe.each(backends)("the decisions API on %s", (kind) => {
     await s.sync();
     await bare.json("/v1/policies", { ...post({ name: "purge bare", action: "delete", conditions: [{ kind: "metadata", key: "purge_group", op: "equals", value: "bare" }] }), role: "operator" });
     const plan = await bare.json<PlanDetail>("/v1/plans", { ...post({ policy: "purge bare" }), role: "operator" });
-    await bare.json(`/v1/plans/${plan.body.id}/approve`, { ...post({ reason: "ok" }), role: "operator" });
+    // Four eyes: the operator proposed it, so the admin approves.
+    await bare.json(`/v1/plans/${plan.body.id}/approve`, { ...post({ reason: "ok" }), role: "admin" });
     const res = await bare.json<ErrorBody>(`/v1/plans/${plan.body.id}/apply`, { method: "POST", role: "operator" });
     expect(res.status).toBe(409);
     expect(res.body.error.message).toMatch(/cannot apply plans/);

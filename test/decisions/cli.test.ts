@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/client.ts";
 import { queryRows } from "../../src/db/query.ts";
 import { registerProjects } from "../../src/db/queries/projects.ts";
+import { approvePlan } from "../../src/decisions/review.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { syncFiles } from "../../src/sync/files/sync-files.ts";
@@ -67,14 +68,28 @@ describe.each(backends)("ucledger policy and plan on %s", (kind) => {
     const plan = JSON.parse(proposed.stdout) as { id: string; status: string; fileCount: number; proposedBy: string };
     expect(plan).toMatchObject({ status: "proposed", fileCount: 8, proposedBy: actor });
 
+    // Four eyes: the proposer is told at the dry run already, and refused with --yes.
     const dryApprove = await runCli(["plan", "approve", plan.id, "--reason", "c1 is done"], env);
     expect(dryApprove.stdout).toContain(`plan ${plan.id} (${sandbox.publicKey}): proposed`);
-    expect(dryApprove.stdout).toContain(`dry run: would approve as ${actor}`);
+    expect(dryApprove.stdout).toContain(`approvals 0 of 1, 1 more needed from anyone but ${actor} (proposed it; a proposer cannot approve)`);
+    expect(dryApprove.stdout).toContain(`dry run: ${actor} proposed this plan and cannot approve it: someone else must. Nothing was recorded.`);
+    const own = await runCli(["plan", "approve", plan.id, "--reason", "c1 is done", "--yes"], env);
+    expect(own.code).toBe(1);
+    expect(own.stderr).toContain(`ucledger plan: ${actor} proposed plan ${plan.id} and cannot approve it: it needs 1 approval from someone other than the proposer`);
 
-    const approved = await runCli(["plan", "approve", plan.id, "--reason", "c1 is done", "--yes"], env);
+    // Someone else approves (through the API in real life; here in-process as that token's actor).
+    database = kind === "postgres" ? server! : await openDatabase({ dataDir });
+    try {
+      await approvePlan({ db: database.db, now: () => new Date() }, { planId: plan.id, projectKeys: [sandbox.publicKey], approver: "token:cli-reviewer", reason: "c1 is done" });
+    } finally {
+      if (kind === "pglite") await database.close();
+    }
+    const approved = await runCli(["plan", "show", plan.id], env);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toContain(`plan ${plan.id} (${sandbox.publicKey}): approved`);
-    expect(approved.stdout).toContain(`${actor} at`);
+    expect(approved.stdout).toContain("approvals 1 of 1\n    token:cli-reviewer at");
+    const shownJson = JSON.parse((await runCli(["plan", "show", plan.id, "--json"], env)).stdout) as { approvals: unknown };
+    expect(shownJson.approvals).toMatchObject({ required: 1, received: [{ actor: "token:cli-reviewer", reason: "c1 is done" }], stillNeeded: 0, cannotApprove: [actor, "token:cli-reviewer"] });
 
     const dryApply = await runCli(["plan", "apply", plan.id], env);
     expect(dryApply.code).toBe(0);
@@ -92,7 +107,7 @@ describe.each(backends)("ucledger policy and plan on %s", (kind) => {
       const [pending] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from plan_items where status = 'pending'`);
       expect(pending?.n).toBe(8);
       const [approval] = await queryRows<{ approver: string; reason: string }>(database.db, sql`select approver, reason from plan_approvals`);
-      expect(approval).toEqual({ approver: actor, reason: "c1 is done" });
+      expect(approval).toEqual({ approver: "token:cli-reviewer", reason: "c1 is done" });
     } finally {
       if (kind === "pglite") await database.close();
     }

@@ -43,7 +43,7 @@ describe("parseEnv", () => {
       mail: { smtpUrl: undefined, from: undefined, recipients: [] },
       references: { maxDropShare: 0.1, cdnDomains: [], sources: [] },
       audit: { privateKey: undefined, publicKeys: [], anchorSchedule: "*/15 * * * *" },
-      audit: { privateKey: undefined, publicKeys: [], anchorSchedule: "*/15 * * * *" },
+      approvals: { required: 1, requiredLarge: 2 },
     });
   });
 

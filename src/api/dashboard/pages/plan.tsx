@@ -6,7 +6,7 @@ import { Bytes, Choice, Count, CsrfField, Empty, Notice, Pager, Status, Table, T
 
 type ReasonCount = { reason: string; files: number };
 export interface PlanDetail extends PlanRecord {
-  approvals: { approver: string; reason: string; approvedAt: string }[];
+  approvals: { required: number; received: { actor: string; at: string; reason: string }[]; stillNeeded: number; cannotApprove: string[] };
   progress: PlanProgress;
   excluded: ReasonCount[];
   skipped: ReasonCount[];
@@ -57,12 +57,20 @@ function Actions({ ctx, plan }: { ctx: PageContext; plan: PlanDetail }) {
   if (!canOperate(ctx.caller)) {
     return <p class="muted">You are signed in as a viewer: approving and applying plans needs an operator or admin token.</p>;
   }
-  const approvedByMe = plan.approvals.some((a) => a.approver === actorOf(ctx.caller));
-  const canApprove = plan.status === "proposed" && !approvedByMe;
+  const me = actorOf(ctx.caller);
+  // Four eyes: the proposer and those who already approved get no form; the API refuses them too.
+  const proposedByMe = plan.proposedBy === me;
+  const approvedByMe = plan.approvals.received.some((a) => a.actor === me);
+  const canApprove = plan.status === "proposed" && !proposedByMe && !approvedByMe;
+  const waiting = plan.status === "proposed" && plan.approvals.stillNeeded > 0;
   const canApply = plan.status === "approved" || (plan.status === "applying" && plan.lastError !== null);
   const canCancel = plan.status === "proposed" || plan.status === "approved";
   return (
     <div class="grid">
+      {waiting && proposedByMe ? (
+        <p class="card">You proposed this plan, so you cannot approve it: {approvalCount(plan.approvals.stillNeeded)} from someone else.</p>
+      ) : null}
+      {waiting && approvedByMe ? <p class="card">You approved this plan: {approvalCount(plan.approvals.stillNeeded)} from someone else.</p> : null}
       {canApprove ? (
         <form class="stack card" method="post" action={`/dashboard/plans/${plan.id}/approve`}>
           <CsrfField token={ctx.csrf} />
@@ -102,6 +110,34 @@ function Actions({ ctx, plan }: { ctx: PageContext; plan: PlanDetail }) {
   );
 }
 
+const approvalCount = (n: number) => `${n} more approval${n === 1 ? " is" : "s are"} needed`;
+
+/** Who approved, how many more are needed, and who cannot give them. */
+function Approvals({ plan }: { plan: PlanDetail }) {
+  const a = plan.approvals;
+  const [proposer, ...approvers] = a.cannotApprove;
+  return (
+    <>
+      {a.received.length} of {a.required} received
+      {a.stillNeeded > 0 ? (
+        <p data-still-needed={a.stillNeeded}>
+          {approvalCount(a.stillNeeded)}, from anyone but {proposer} (who proposed it: a proposer cannot approve)
+          {approvers.length ? ` and ${approvers.join(", ")} (who approved already)` : ""}.
+        </p>
+      ) : null}
+      {a.received.length ? (
+        <ul>
+          {a.received.map((r) => (
+            <li>
+              {r.actor}, <Time iso={r.at} />: “{r.reason}”
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
+  );
+}
+
 function Items({ items, projectKey }: { items: PlanItem[]; projectKey: string }) {
   return (
     <Table caption="Plan items" head={["#", "File", "Status", "Reason", "Size", "State at proposal", "Evidence", "Batch"]}>
@@ -132,7 +168,7 @@ function Items({ items, projectKey }: { items: PlanItem[]; projectKey: string })
 /** What the page says after a form was sent and redirected here (`?done=`). */
 const DONE: Record<string, string> = {
   proposed: "The plan is proposed: review what it holds, then approve it.",
-  approve: "Approved.",
+  approve: "Your approval is recorded.",
   apply: "Applying: the progress below follows it.",
   cancel: "Cancelled.",
 };
@@ -186,14 +222,7 @@ export async function planPage(ctx: PageContext, id: string, outcome?: { error?:
           </dd>
           <dt>Approvals</dt>
           <dd>
-            {plan.approvals.length} of {plan.requiredApprovals} needed
-            <ul>
-              {plan.approvals.map((a) => (
-                <li>
-                  {a.approver}, <Time iso={a.approvedAt} />: “{a.reason}”
-                </li>
-              ))}
-            </ul>
+            <Approvals plan={plan} />
           </dd>
           {plan.lastError ? (
             <>
