@@ -16,6 +16,8 @@ import { syncUsage } from "./sync/usage/sync-usage.ts";
 import { dropAbandonedStaging } from "./db/queries/references.ts";
 import { dateToTimestamp } from "./db/timestamps.ts";
 import { pullReferences } from "./sync/references/pull.ts";
+import { resolveAnchorKeys, type AnchorKeys } from "./db/audit/anchor-key.ts";
+import { createAnchoring } from "./db/audit/anchoring.ts";
 
 /** Claims of deployment-wide jobs (not about one project) carry this key. */
 export const DEPLOYMENT_KEY = "*";
@@ -43,6 +45,8 @@ export interface RunOptions {
  */
 export function createStreams(runtime: Runtime, metrics?: Metrics) {
   const { env, database, logger } = runtime;
+  // After each run a signed copy of the chain head (docs/security.md, Anchors); without a key, one warning here.
+  const anchoring = createAnchoring({ db: database.db, keys: anchorKeysOf(runtime, { createDemoKey: true }), logger });
   const projectOf = (projectKey: string) => {
     const project = runtime.projects.find((p) => p.publicKey === projectKey);
     if (!project) throw new Error(`project ${projectKey} is not configured`);
@@ -68,7 +72,9 @@ export function createStreams(runtime: Runtime, metrics?: Metrics) {
   return {
     async files(projectKey: string, lanes: FilesLane[], options: RunOptions): Promise<RunSummary[]> {
       await closeAbandoned(projectKey, "files", options);
-      return syncFiles(
+      // Also after a failed run: the pages it committed added events.
+      try {
+        return await syncFiles(
         {
           db: database.db,
           client: clientFor(projectKey),
@@ -80,11 +86,15 @@ export function createStreams(runtime: Runtime, metrics?: Metrics) {
           lookbackMs: env.newFilesLookbackMinutes * 60_000,
         },
         { lanes },
-      );
+        );
+      } finally {
+        await anchoring.afterRun(projectKey, options.logger ?? logger);
+      }
     },
     async usage(projectKey: string, options: RunOptions): Promise<RunSummary> {
       await closeAbandoned(projectKey, "usage", options);
-      return syncUsage({
+      try {
+        return await syncUsage({
         db: database.db,
         client: clientFor(projectKey),
         logger: options.logger ?? logger,
@@ -93,11 +103,28 @@ export function createStreams(runtime: Runtime, metrics?: Metrics) {
         hasToken: Boolean(projectOf(projectKey).projectApiToken),
         fence: options.fence,
         signal: options.signal,
-      });
+        });
+      } finally {
+        await anchoring.afterRun(projectKey, options.logger ?? logger);
+      }
     },
+    /** The scheduled anchor of a project's chain head (a refusal fails the job). */
+    anchor: (projectKey: string, log?: Logger) => anchoring.scheduled(projectKey, log),
   };
 }
 export type Streams = ReturnType<typeof createStreams>;
+
+/**
+ * The anchor keys of this deployment: UCLEDGER_AUDIT_KEY and UCLEDGER_AUDIT_PUBLIC_KEY,
+ * or in demo mode a key kept in the data directory (made on first use when asked).
+ */
+export function anchorKeysOf(runtime: Pick<Runtime, "env" | "sandbox">, options: { createDemoKey: boolean }): AnchorKeys {
+  const { audit, dataDir } = runtime.env;
+  return resolveAnchorKeys(
+    { privateKey: audit.privateKey, publicKeys: audit.publicKeys },
+    runtime.sandbox && !audit.privateKey ? { dataDir, createDemoKey: options.createDemoKey } : undefined,
+  );
+}
 
 /** What failed among a job's runs, for its claim's error; null when nothing did. */
 export function failureOf(name: string, summaries: RunSummary[]): string | null {
@@ -132,6 +159,18 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
   ];
 
   const jobs: [string, JobDefinition][] = [
+    [
+      "UCLEDGER_SCHEDULE_ANCHORS",
+      {
+        name: "audit.anchors",
+        cron: env.audit.anchorSchedule,
+        timezone: "UTC",
+        projectKeys,
+        run: async (ctx) => {
+          await streams.anchor(ctx.projectKey, ctx.logger);
+        },
+      },
+    ],
     filesJob("files.webhooks", "UCLEDGER_SCHEDULE_WEBHOOKS", schedules.webhooks, ["webhooks"]),
     filesJob("files.new", "UCLEDGER_SCHEDULE_FILES_NEW", schedules.filesNew, ["new"]),
     filesJob("files.reconcile", "UCLEDGER_SCHEDULE_RECONCILE", schedules.reconcile, ["reconcile"]),

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -107,6 +107,7 @@ export function demoKey(dataDir: string, create: boolean): KeyObject | undefined
     if ((err as NodeJS.ErrnoException).code !== "ENOENT" || !create) return undefined;
   }
   const pem = generateAnchorKeyPem().privateKey;
+  mkdirSync(dataDir, { recursive: true });
   try {
     writeFileSync(path, pem, { mode: 0o600, flag: "wx" });
     chmodSync(path, 0o600);
