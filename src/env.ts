@@ -146,6 +146,24 @@ function isEd25519Key(text: string, kind: "private" | "public"): boolean {
   }
 }
 
+/**
+ * What keeps files from deletes and archives, for the whole deployment
+ * (docs/decisions.md). A plan's options may only tighten these: add hold keys,
+ * widen the recent-upload window, halt sooner.
+ */
+export interface ProtectionSettings {
+  /** A file whose metadata has this key with `holdValue` (any case) is never deleted or archived. */
+  holdKey: string;
+  holdValue: string;
+  /** Files uploaded less than this many hours before a check are never deleted or archived. */
+  recentUploadHours: number;
+  /** An apply halts once failed / attempted exceeds this, after at least `haltMinAttempted` attempts. */
+  haltFailureRate: number;
+  haltMinAttempted: number;
+}
+
+export const PROTECTION_DEFAULTS: ProtectionSettings = { holdKey: "ucledger_hold", holdValue: "true", recentUploadHours: 1, haltFailureRate: 0.1, haltMinAttempted: 20 };
+
 const EnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   // Roles and least privilege (docs/security.md, docs/analysts.md): the owner's URL for migrations, the analysts' role of this database.
@@ -187,6 +205,23 @@ const EnvSchema = z.object({
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a share from 0 to 1, such as 0.1")
     .transform(Number)
     .default(REFERENCE_DEFAULTS.maxDropShare),
+  // Protection of files from deletes and archives (docs/decisions.md): a plan may tighten these, never loosen them.
+  UCLEDGER_HOLD_KEY: z.string().trim().regex(/^[\w\-.:]{1,64}$/, "must be a metadata key: 1-64 letters, digits, '_', '-', '.' or ':'").default(PROTECTION_DEFAULTS.holdKey),
+  UCLEDGER_HOLD_VALUE: nonEmpty.max(512, "must be at most 512 characters").default(PROTECTION_DEFAULTS.holdValue),
+  UCLEDGER_RECENT_UPLOAD_HOURS: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, "must be a number of hours from 0 to 8760")
+    .transform(Number)
+    .refine((n) => n <= 24 * 365, "must be a number of hours from 0 to 8760")
+    .default(PROTECTION_DEFAULTS.recentUploadHours),
+  UCLEDGER_HALT_FAILURE_RATE: z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a share from 0 to 1, such as 0.1")
+    .transform(Number)
+    .default(PROTECTION_DEFAULTS.haltFailureRate),
+  UCLEDGER_HALT_MIN_ATTEMPTED: wholeNumber(1, 1_000_000).default(PROTECTION_DEFAULTS.haltMinAttempted),
   // Audit anchors (docs/security.md, Anchors): the Ed25519 signing key, public keys verified against besides its own, the schedule.
   UCLEDGER_AUDIT_KEY: nonEmpty.refine((v) => isEd25519Key(v, "private"), "must be an Ed25519 private key (PEM, or base64 of PKCS#8 DER)").optional(),
   UCLEDGER_AUDIT_PUBLIC_KEY: nonEmpty
@@ -252,6 +287,8 @@ export interface Env {
   mail: { smtpUrl: string | undefined; from: string | undefined; recipients: string[] };
   /** Reference sources and how their values are read (docs/references.md). */
   references: ReferenceSettings;
+  /** Hold key and value, recent-upload window and halting limits of plans (docs/decisions.md). */
+  protection: ProtectionSettings;
   /** Four eyes: distinct approvers a plan needs besides its proposer, within and above the size limits (ApprovalSettings). */
   approvals: { required: number; requiredLarge: number };
   /** Audit anchors: the signing key (PEM or base64, a secret), extra public keys, and when anchors are taken. */
@@ -388,6 +425,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
       maxDropShare: raw.UCLEDGER_REFERENCE_MAX_DROP,
       cdnDomains: [...new Set(file?.cdnDomains ?? [])],
       sources: referenceSourcesFrom(file?.referenceSources ?? [], projects),
+    },
+    protection: {
+      holdKey: raw.UCLEDGER_HOLD_KEY,
+      holdValue: raw.UCLEDGER_HOLD_VALUE,
+      recentUploadHours: raw.UCLEDGER_RECENT_UPLOAD_HOURS,
+      haltFailureRate: raw.UCLEDGER_HALT_FAILURE_RATE,
+      haltMinAttempted: raw.UCLEDGER_HALT_MIN_ATTEMPTED,
     },
     approvals: { required: raw.UCLEDGER_APPROVALS_REQUIRED, requiredLarge: raw.UCLEDGER_APPROVALS_REQUIRED_LARGE },
     audit: { privateKey: raw.UCLEDGER_AUDIT_KEY, publicKeys: raw.UCLEDGER_AUDIT_PUBLIC_KEY ?? [], anchorSchedule: raw.UCLEDGER_SCHEDULE_ANCHORS },

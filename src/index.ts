@@ -67,6 +67,8 @@ async function main(): Promise<void> {
       });
     },
     lock: planLockFor(database),
+    // Hold key, recent-upload window and halting limits: plans may only tighten them.
+    protection: env.protection,
     approvals: env.approvals,
   };
   const app = createApp({

@@ -153,7 +153,11 @@ const ProposeBody = z
   .strictObject({
     project: text(200, "Project; may be left out when only one is configured, or when the policy is named by id").optional(),
     policy: text(200, "The policy's id, or its name"),
-    options: PlanOptionsInput.optional().openapi({ description: "Protection (holdKey, holdValue, recentUploadHours), expiresInHours, haltFailureRate, haltMinAttempted, two-approver limits (only lower than the deployment's)" }),
+    options: PlanOptionsInput.optional().openapi({
+      description:
+        "Only ever stricter than the deployment's settings: extraHoldKeys (more hold keys), a longer recentUploadHours, a lower haltFailureRate or haltMinAttempted, " +
+        "lower two-approver limits; expiresInHours. holdKey and holdValue may only repeat the deployment's. A looser option is refused with 400 naming it.",
+    }),
     note: safeText(2000, 0).optional(),
     dryRun: z.boolean().optional().openapi({ description: "true: answer 200 with what the plan would hold, and store nothing" }),
   })
@@ -311,7 +315,7 @@ export function registerPlans(app: App, deps: ApiDeps) {
     const body = c.req.valid("json");
     const projectKeys = body.project !== undefined ? [await oneProject(db, body.project)] : await allProjects();
     const input = { projectKeys, policy: body.policy, options: body.options, note: body.note, actor: actorOf(c.get("caller") as Caller) };
-    const proposeDeps = { db, now, settings: deps.decisions?.settings };
+    const proposeDeps = { db, now, settings: deps.decisions?.settings, protection: deps.decisions?.protection };
     if (body.dryRun) {
       const preview = await previewPlan(proposeDeps, input);
       return c.json(PreviewSchema.parse({ ...preview, policy: preview.policy as unknown as Record<string, unknown>, options: preview.options as unknown as Record<string, unknown> }), 200);
@@ -341,7 +345,7 @@ export function registerPlans(app: App, deps: ApiDeps) {
     const services = deps.decisions;
     if (!services) throw new ConflictError("this server cannot apply plans: it has no Uploadcare clients configured");
     const started = await startApply(
-      { db, client: services.clientFor(plan.projectKey), logger: deps.logger, now, lock },
+      { db, client: services.clientFor(plan.projectKey), logger: deps.logger, now, lock, protection: services.protection },
       { planId: id, projectKeys: [plan.projectKey], actor: actorOf(c.get("caller") as Caller) },
     );
     // The run records its own failure on the plan (`lastError`); this only keeps it from going unhandled.

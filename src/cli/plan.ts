@@ -21,11 +21,13 @@ const USAGE = [
 ].join("\n");
 
 const STRING_OPTIONS = new Set(["holdKey", "holdValue"]);
+/** Options that take a comma-separated list. */
+const LIST_OPTIONS = new Set(["extraHoldKeys"]);
 
 /** `--option key=value` pairs as plan options: numbers where the option is a number. */
 export function parsePlanOptions(pairs: string[] | undefined): PlanOptionsInput | undefined {
   if (!pairs?.length) return undefined;
-  const raw = Object.fromEntries(Object.entries(parsePairs(pairs, "option")).map(([k, v]) => [k, STRING_OPTIONS.has(k) ? v : Number(v)]));
+  const raw = Object.fromEntries(Object.entries(parsePairs(pairs, "option")).map(([k, v]) => [k, LIST_OPTIONS.has(k) ? v.split(",").map((key) => key.trim()) : STRING_OPTIONS.has(k) ? v : Number(v)]));
   const parsed = PlanOptionsInput.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -134,7 +136,7 @@ export async function planCommand(argv: string[]): Promise<number> {
         const keys = values.project ? selectProjects(runtime, values.project).map((p) => p.publicKey) : known;
         const input = { projectKeys: keys, policy: values.policy!, options, note: values.note, actor };
         if (!values.yes) {
-          const preview = await previewPlan({ db, now }, input);
+          const preview = await previewPlan({ db, now, protection: runtime.env.protection }, input);
           if (values.json) out(`${JSON.stringify({ dryRun: true, ...preview })}\n`);
           else {
             out(
@@ -149,7 +151,7 @@ export async function planCommand(argv: string[]): Promise<number> {
           }
           return 0;
         }
-        const plan = await proposePlan({ db, now }, input);
+        const plan = await proposePlan({ db, now, protection: runtime.env.protection }, input);
         out(values.json ? `${JSON.stringify(plan)}\n` : `proposed ${await showPlan(runtime, plan, 0)}`);
         return 0;
       }
@@ -215,6 +217,7 @@ export async function planCommand(argv: string[]): Promise<number> {
           logger: runtime.logger,
           now,
           lock: planLockFor(runtime.database),
+          protection: runtime.env.protection,
           onBatch: (b) => {
             if (!values.json) process.stderr.write(`batch ${b.batch}: ${b.done} done, ${b.failed} failed, ${b.skipped} skipped\n`);
           },

@@ -16,7 +16,7 @@ import { Condition } from "./conditions.ts";
 import { setItems, type ItemChange } from "./items.ts";
 import { recordPlanEvents } from "./lifecycle.ts";
 import type { PlanLock } from "./lock.ts";
-import { shouldHalt, type PlanOptions } from "./options.ts";
+import { DEFAULT_PROTECTION_SETTINGS, loosenings, shouldHalt, type PlanOptions, type ProtectionSettings } from "./options.ts";
 import { ArchiveTarget } from "./policy.ts";
 import { actionTookEffect, judgeFiles, mapLimit, rereadFiles, type Verdict } from "./recheck.ts";
 import { expirePlans } from "./review.ts";
@@ -31,6 +31,8 @@ export interface ApplyDeps {
   concurrency?: number;
   /** Called after every batch (the CLI's progress line). */
   onBatch?: (progress: BatchProgress) => void;
+  /** The deployment's protection now (from the environment): a plan frozen with looser options is not applied. */
+  protection?: ProtectionSettings;
 }
 
 export interface BatchProgress {
@@ -66,6 +68,7 @@ export interface StartedApply {
 const FrozenOptions = z.object({
   holdKey: z.string(),
   holdValue: z.string(),
+  extraHoldKeys: z.array(z.string()).default([]),
   recentUploadHours: z.number(),
   expiresInHours: z.number(),
   haltFailureRate: z.number(),
@@ -95,6 +98,7 @@ export async function startApply(deps: ApplyDeps, input: { planId: string; proje
       if (plan.status !== "approved" && plan.status !== "applying") {
         throw new ConflictError(`plan ${plan.id} is ${plan.status}: only an approved plan can be applied`);
       }
+      checkFrozenProtection(plan, deps.protection ?? DEFAULT_PROTECTION_SETTINGS);
       await tx.execute(sql`update plans set status = 'applying', applied_by = ${input.actor}, last_error = null,
                              apply_started_at = coalesce(apply_started_at, ${at}::timestamptz), updated_at = ${at}::timestamptz
                            where project_key = ${plan.projectKey} and id = ${plan.id}::uuid`);
@@ -107,6 +111,20 @@ export async function startApply(deps: ApplyDeps, input: { planId: string; proje
   } catch (err) {
     await release();
     throw err;
+  }
+}
+
+/**
+ * A plan's frozen options must be at least as strict as the deployment's
+ * protection now: a plan proposed before the settings were tightened, or by a
+ * version that let options loosen them, is refused rather than applied.
+ */
+function checkFrozenProtection(plan: PlanRecord, protection: ProtectionSettings): void {
+  const frozen = FrozenOptions.safeParse(plan.options);
+  if (!frozen.success) throw new ConflictError(`plan ${plan.id} holds options this version cannot read: cancel it and propose again`);
+  const refused = loosenings(frozen.data, protection);
+  if (refused.length > 0) {
+    throw new ConflictError(`plan ${plan.id} was proposed with protection looser than this deployment's (${refused.join("; ")}): it cannot be applied; cancel it and propose again`);
   }
 }
 
@@ -222,49 +240,96 @@ async function recoverInterrupted(ctx: RunContext): Promise<void> {
 }
 
 /**
- * One batch: re-read every file, skip the ones that changed, (archive: copy
- * the rest and keep only confirmed copies), persist `sending`, send one batch
- * request of at most 100 uuids, and record each item's result together with
- * the ledger's new state of the file and its audit events.
+ * One batch. Archive: judge the pending files and copy the ones still as
+ * planned (minutes, for large files). Then, for every action, the last look:
+ * re-read each file and judge it again immediately before the request that
+ * changes it (a hold set during the copies saves the file), persist
+ * `sending`, send one batch request of at most 100 uuids (each retry of it is
+ * preceded by another look), and record each item's result together with the
+ * ledger's new state of the file and its audit events.
  */
 async function runBatch(ctx: RunContext, items: PlanItem[], batch: number): Promise<void> {
+  let ready = items;
+  if (ctx.archive) {
+    const toCopy = await judgeNow(ctx, items.filter((i) => i.status === "pending"));
+    const copied = new Map((await copyToArchive(ctx, toCopy, batch)).map((i) => [i.fileUuid, i]));
+    ready = items.flatMap((i) => (i.status === "copied" ? [i] : copied.has(i.fileUuid) ? [copied.get(i.fileUuid)!] : []));
+  }
+  const go = await judgeVerdicts(ctx, ready);
+  if (go.length > 0) await send(ctx, go, batch);
+}
+
+/**
+ * Re-reads the items' files and judges them as they are now; those that
+ * changed or are protected are skipped with the reason (and where their copy
+ * stays); answers the verdicts of the rest.
+ */
+async function judgeVerdicts(ctx: RunContext, items: PlanItem[]): Promise<Verdict[]> {
+  if (items.length === 0) return [];
   const { deps } = ctx;
   const files = await rereadFiles(ctx.client, items.map((i) => i.fileUuid), ctx.concurrency);
   const verdicts = await judgeFiles(deps.db, { plan: ctx.plan, conditions: ctx.conditions, options: ctx.options, now: deps.now(), items, files });
   const skipped = verdicts.filter((v) => v.skipReason !== null);
-  let go = verdicts.filter((v) => v.skipReason === null);
   await deps.db.transaction((tx) =>
-    setItems(
-      tx,
-      target(ctx),
-      ["pending", "copied"],
-      skipped.map((v) => ({ fileUuid: v.item.fileUuid, status: "skipped", reason: v.item.copyUrl ? `${v.skipReason} (its copy stays at ${v.item.copyUrl})` : v.skipReason })),
-      { now: deps.now() },
-    ),
+    setItems(tx, target(ctx), ["pending", "copied"], skipped.map((v) => skipChange(v)), { now: deps.now() }),
   );
   ctx.summary.skipped += skipped.length;
+  return verdicts.filter((v) => v.skipReason === null);
+}
 
-  if (ctx.archive) go = await copyToArchive(ctx, go, batch);
-  if (go.length === 0) return;
+async function judgeNow(ctx: RunContext, items: PlanItem[]): Promise<PlanItem[]> {
+  return (await judgeVerdicts(ctx, items)).map((v) => v.item);
+}
 
+function skipChange(v: Verdict): ItemChange {
+  return { fileUuid: v.item.fileUuid, status: "skipped", reason: v.item.copyUrl ? `${v.skipReason} (its copy stays at ${v.item.copyUrl})` : v.skipReason };
+}
+
+/**
+ * Marks the files `sending` and sends them. A retry of the batch request is
+ * never blind: before it, the files still in it are re-read; one the earlier
+ * attempt already changed is done, one that changed otherwise or is now
+ * protected is skipped with the reason, and only the rest are sent again.
+ */
+async function send(ctx: RunContext, go: Verdict[], batch: number): Promise<void> {
+  const { deps } = ctx;
   const uuids = go.map((v) => v.item.fileUuid);
   await deps.db.transaction((tx) =>
     setItems(tx, target(ctx), ["pending", "copied"], uuids.map((fileUuid) => ({ fileUuid, status: "sending" })), { now: deps.now(), batch }),
   );
+  const items = new Map(go.map((v) => [v.item.fileUuid, v.item]));
   const snapshots = new Map(go.map((v) => [v.item.fileUuid, v.file!]));
+  const done: UploadcareFile[] = [];
+  let sending = uuids;
+  const beforeResend = async (): Promise<string[]> => {
+    const files = await rereadFiles(ctx.client, sending, ctx.concurrency);
+    const again: PlanItem[] = [];
+    for (const uuid of sending) {
+      const file = files.get(uuid);
+      if (file && actionTookEffect(ctx.plan.action, file)) done.push(file);
+      else again.push(items.get(uuid)!);
+    }
+    const verdicts = await judgeFiles(deps.db, { plan: ctx.plan, conditions: ctx.conditions, options: ctx.options, now: deps.now(), items: again, files });
+    const skipped = verdicts.filter((v) => v.skipReason !== null);
+    await deps.db.transaction((tx) => setItems(tx, target(ctx), ["sending"], skipped.map((v) => skipChange(v)), { now: deps.now() }));
+    ctx.summary.skipped += skipped.length;
+    for (const v of verdicts) if (v.file) snapshots.set(v.item.fileUuid, v.file);
+    sending = verdicts.filter((v) => v.skipReason === null).map((v) => v.item.fileUuid);
+    return sending;
+  };
+
   let answer: BatchResult | null = null;
   let requestError: string | null = null;
   try {
-    answer = ctx.plan.action === "store" ? await ctx.client.storeFiles(uuids) : await ctx.client.deleteFiles(uuids);
+    answer = ctx.plan.action === "store" ? await ctx.client.storeFiles(uuids, { beforeResend }) : await ctx.client.deleteFiles(uuids, { beforeResend });
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
     requestError = err.message;
   }
 
-  const done: UploadcareFile[] = [];
   const changes: ItemChange[] = [];
   const unsure: string[] = [];
-  for (const uuid of uuids) {
+  for (const uuid of sending) {
     const returned = answer?.done.get(uuid);
     const problem = answer?.problems[uuid];
     if (returned) done.push(overlay(snapshots.get(uuid)!, returned));
@@ -288,28 +353,29 @@ async function runBatch(ctx: RunContext, items: PlanItem[], batch: number): Prom
 /**
  * Archive, step one: copy each file to the custom storage. An item is marked
  * `copying` before its request and `copied` (with the destination) only when
- * Uploadcare confirms; a failed copy fails the item, so its file is never deleted.
+ * Uploadcare confirms; a failed copy fails the item, so its file is never
+ * deleted. Answers the copied items as they now are.
  */
-async function copyToArchive(ctx: RunContext, verdicts: Verdict[], batch: number): Promise<Verdict[]> {
+async function copyToArchive(ctx: RunContext, toCopy: PlanItem[], batch: number): Promise<PlanItem[]> {
   const { deps } = ctx;
   const archive = ctx.archive!;
-  const toCopy = verdicts.filter((v) => v.item.status === "pending");
+  if (toCopy.length === 0) return [];
   await deps.db.transaction((tx) =>
-    setItems(tx, target(ctx), ["pending"], toCopy.map((v) => ({ fileUuid: v.item.fileUuid, status: "copying" })), { now: deps.now(), batch }),
+    setItems(tx, target(ctx), ["pending"], toCopy.map((i) => ({ fileUuid: i.fileUuid, status: "copying" })), { now: deps.now(), batch }),
   );
-  const results = await mapLimit(toCopy, ctx.concurrency, async (v) => {
+  const results = await mapLimit(toCopy, ctx.concurrency, async (item) => {
     try {
-      const { url } = await ctx.client.copyToRemote({ source: v.item.fileUuid, target: archive.target, pattern: archive.pattern, makePublic: archive.makePublic });
-      return { fileUuid: v.item.fileUuid, status: "copied" as const, copyUrl: url, reason: null };
+      const { url } = await ctx.client.copyToRemote({ source: item.fileUuid, target: archive.target, pattern: archive.pattern, makePublic: archive.makePublic });
+      return { fileUuid: item.fileUuid, status: "copied" as const, copyUrl: url, reason: null };
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      return { fileUuid: v.item.fileUuid, status: "failed" as const, reason: `copy failed: ${err.message}` };
+      return { fileUuid: item.fileUuid, status: "failed" as const, reason: `copy failed: ${err.message}` };
     }
   });
   await deps.db.transaction((tx) => setItems(tx, target(ctx), ["copying"], results, { now: deps.now() }));
-  const failed = new Set(results.filter((r) => r.status === "failed").map((r) => r.fileUuid));
-  ctx.summary.failed += failed.size;
-  return verdicts.filter((v) => !failed.has(v.item.fileUuid));
+  ctx.summary.failed += results.filter((r) => r.status === "failed").length;
+  const copied = new Map(results.flatMap((r) => (r.status === "copied" ? [[r.fileUuid, r.copyUrl] as const] : [])));
+  return toCopy.flatMap((i) => (copied.has(i.fileUuid) ? [{ ...i, status: "copied" as const, copyUrl: copied.get(i.fileUuid)! }] : []));
 }
 
 /**

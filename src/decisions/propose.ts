@@ -10,13 +10,24 @@ import { canonicalTimestampOrNull, dateToTimestamp } from "../db/timestamps.ts";
 import { AppError, ConflictError } from "../errors.ts";
 import { compileConditions, Condition, describeConditions, STATE_SQL } from "./conditions.ts";
 import { recordPlanEvents } from "./lifecycle.ts";
-import { DEFAULT_DECISION_SETTINGS, requiredApprovals, resolvePlanOptions, type DecisionSettings, type PlanOptions, type PlanOptionsInput } from "./options.ts";
+import {
+  DEFAULT_DECISION_SETTINGS,
+  DEFAULT_PROTECTION_SETTINGS,
+  requiredApprovals,
+  resolvePlanOptions,
+  type DecisionSettings,
+  type PlanOptions,
+  type PlanOptionsInput,
+  type ProtectionSettings,
+} from "./options.ts";
 import { actionScope, compileProtection, isDestructive } from "./protection.ts";
 
 export interface ProposeDeps {
   db: Db;
   now: () => Date;
   settings?: DecisionSettings;
+  /** The deployment's hold key, recent-upload window and halting limits (from the environment); a plan may only tighten them. */
+  protection?: ProtectionSettings;
 }
 
 export interface ProposeInput {
@@ -134,8 +145,9 @@ function toSample(r: CandidateRow): SampleItem {
 /** What proposing would freeze, computed without writing anything (the dry run). */
 export async function previewPlan(deps: ProposeDeps, input: ProposeInput): Promise<PlanPreview> {
   const now = deps.now();
+  // Options first: a loosening one is refused (400) whatever the policy.
+  const options = resolvePlanOptions(input.options, deps.settings ?? DEFAULT_DECISION_SETTINGS, deps.protection ?? DEFAULT_PROTECTION_SETTINGS);
   const policy = await findPolicy(deps.db, { idOrName: input.policy, projectKeys: input.projectKeys });
-  const options = resolvePlanOptions(input.options, deps.settings ?? DEFAULT_DECISION_SETTINGS);
   const c = candidates(policy, options, now);
   const [totals] = await queryRows<{ files: number; bytes: number | string; excluded: number }>(
     deps.db,
@@ -188,8 +200,8 @@ export async function previewPlan(deps: ProposeDeps, input: ProposeInput): Promi
 export async function proposePlan(deps: ProposeDeps, input: ProposeInput): Promise<PlanRecord> {
   const now = deps.now();
   const at = dateToTimestamp(now);
+  const options = resolvePlanOptions(input.options, deps.settings ?? DEFAULT_DECISION_SETTINGS, deps.protection ?? DEFAULT_PROTECTION_SETTINGS);
   const policy = await findPolicy(deps.db, { idOrName: input.policy, projectKeys: input.projectKeys });
-  const options = resolvePlanOptions(input.options, deps.settings ?? DEFAULT_DECISION_SETTINGS);
   const planId = randomUUID();
   const snapshot = {
     id: policy.id,

@@ -7,8 +7,13 @@ export function isDestructive(action: PolicyAction): boolean {
   return action === "delete" || action === "archive";
 }
 
-export function holdReason(options: Pick<PlanOptions, "holdKey" | "holdValue">): string {
-  return `hold: metadata ${options.holdKey} = ${JSON.stringify(options.holdValue)}`;
+/** The metadata keys that hold a file under these options: the deployment's first, then the plan's own. */
+export function holdKeys(options: Pick<PlanOptions, "holdKey" | "extraHoldKeys">): string[] {
+  return [...new Set([options.holdKey, ...(options.extraHoldKeys ?? [])])];
+}
+
+export function holdReason(key: string, value: string): string {
+  return `hold: metadata ${key} = ${JSON.stringify(value)}`;
 }
 
 export function recentReason(options: Pick<PlanOptions, "recentUploadHours">): string {
@@ -17,15 +22,18 @@ export function recentReason(options: Pick<PlanOptions, "recentUploadHours">): s
 
 /**
  * Why a file must be left alone whatever the policy says, as SQL over the
- * alias `f` giving a reason text or null. Pure. For deletes and archives: the
- * hold key in metadata (compared case-insensitively, so `True` holds too) and
- * a recent upload; for every action: a file the ledger no longer sees listed.
- * `now` is the time of the check: the proposal, then each batch of the apply.
+ * alias `f` giving a reason text or null. Pure. For deletes and archives: any
+ * hold key in metadata with the hold value (compared case-insensitively, so
+ * `True` holds too) and a recent upload; for every action: a file the ledger
+ * no longer sees listed. `now` is the time of the check: the proposal, then
+ * each file's last look before it is sent.
  */
 export function compileProtection(action: PolicyAction, options: PlanOptions, now: Date): SQL {
   const cases: SQL[] = [];
   if (isDestructive(action)) {
-    cases.push(sql`when lower(f.metadata ->> ${options.holdKey}::text) = lower(${options.holdValue}::text) then ${holdReason(options)}::text`);
+    for (const key of holdKeys(options)) {
+      cases.push(sql`when lower(f.metadata ->> ${key}::text) = lower(${options.holdValue}::text) then ${holdReason(key, options.holdValue)}::text`);
+    }
     if (options.recentUploadHours > 0) {
       const since = new Date(now.getTime() - options.recentUploadHours * 3_600_000).toISOString();
       cases.push(sql`when f.datetime_uploaded > ${since}::timestamptz then ${recentReason(options)}::text`);

@@ -1,6 +1,6 @@
 import type { UploadcareClient } from "../sync/uploadcare/client.ts";
 import type { PlanLock } from "./lock.ts";
-import type { DecisionSettings } from "./options.ts";
+import type { DecisionSettings, ProtectionSettings } from "./options.ts";
 import type { ApprovalSettings } from "./review.ts";
 
 /**
@@ -14,6 +14,8 @@ export interface DecisionServices {
   /** Default: a lock within this process (right for PGlite). */
   lock?: PlanLock;
   settings?: DecisionSettings;
+  /** The deployment's hold key, recent-upload window and halting limits (plans may only tighten them); default: the built-in ones. */
+  protection?: ProtectionSettings;
   /** How many distinct approvers besides the proposer; default DEFAULT_APPROVAL_SETTINGS. */
   approvals?: ApprovalSettings;
 }

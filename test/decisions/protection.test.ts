@@ -2,7 +2,15 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/query.ts";
 import type { PolicyAction } from "../../src/db/schema/index.ts";
-import { DEFAULT_DECISION_SETTINGS, requiredApprovals, resolvePlanOptions, shouldHalt, type PlanOptionsInput } from "../../src/decisions/options.ts";
+import {
+  DEFAULT_DECISION_SETTINGS,
+  DEFAULT_PROTECTION_SETTINGS,
+  requiredApprovals,
+  resolvePlanOptions,
+  shouldHalt,
+  type PlanOptionsInput,
+  type ProtectionSettings,
+} from "../../src/decisions/options.ts";
 import { compileProtection, isDestructive } from "../../src/decisions/protection.ts";
 import { POLICY_TEMPLATES, findTemplate } from "../../src/decisions/templates.ts";
 import { resolvePolicyCreate } from "../../src/decisions/manage-policies.ts";
@@ -18,6 +26,7 @@ describe("plan options", () => {
     expect(resolvePlanOptions(undefined)).toEqual({
       holdKey: "ucledger_hold",
       holdValue: "true",
+      extraHoldKeys: [],
       recentUploadHours: 1,
       expiresInHours: 72,
       haltFailureRate: 0.1,
@@ -72,34 +81,37 @@ describe.each(backends)("protection rules on %s", (kind) => {
     await database?.close();
   });
 
-  async function reason(action: PolicyAction, probe: Probe, input: PlanOptionsInput = {}): Promise<string | null> {
+  async function reason(action: PolicyAction, probe: Probe, input: PlanOptionsInput = {}, deployment: Partial<ProtectionSettings> = {}): Promise<string | null> {
     const row = { datetime_uploaded: probe.uploaded, metadata: probe.metadata ?? {}, missing_since: probe.missingSince ?? null };
     const [result] = await queryRows<{ reason: string | null }>(
       database.db,
-      sql`select ${compileProtection(action, resolvePlanOptions(input), NOW)} as reason
+      sql`select ${compileProtection(action, resolvePlanOptions(input, DEFAULT_DECISION_SETTINGS, { ...DEFAULT_PROTECTION_SETTINGS, ...deployment }), NOW)} as reason
           from jsonb_to_recordset(${JSON.stringify([row])}::jsonb) as f(datetime_uploaded timestamptz, metadata jsonb, missing_since timestamptz)`,
     );
     return result!.reason;
   }
 
   const OLD = "2026-02-01T00:00:00Z";
-  it.each<[string, PolicyAction, Probe, PlanOptionsInput, string | null]>([
+  it.each<[string, PolicyAction, Probe, PlanOptionsInput, string | null, Partial<ProtectionSettings>?]>([
     ["an old file without hold", "delete", { uploaded: OLD }, {}, null],
     ["the hold key", "delete", { uploaded: OLD, metadata: { ucledger_hold: "true" } }, {}, HOLD],
     ["the hold key in other case", "archive", { uploaded: OLD, metadata: { ucledger_hold: "TRUE" } }, {}, HOLD],
     ["the hold key with another value", "delete", { uploaded: OLD, metadata: { ucledger_hold: "false" } }, {}, null],
     ["the hold key on a store", "store", { uploaded: OLD, metadata: { ucledger_hold: "true" } }, {}, null],
-    ["a configured hold key", "delete", { uploaded: OLD, metadata: { legal: "yes" } }, { holdKey: "legal", holdValue: "yes" }, 'hold: metadata legal = "yes"'],
-    ["the default key once another is configured", "delete", { uploaded: OLD, metadata: { ucledger_hold: "true" } }, { holdKey: "legal" }, null],
+    ["a deployment's own hold key", "delete", { uploaded: OLD, metadata: { legal: "yes" } }, {}, 'hold: metadata legal = "yes"', { holdKey: "legal", holdValue: "yes" }],
+    ["the default key once the deployment has another", "delete", { uploaded: OLD, metadata: { ucledger_hold: "true" } }, {}, null, { holdKey: "legal" }],
+    ["a plan's extra hold key", "archive", { uploaded: OLD, metadata: { gdpr: "True" } }, { extraHoldKeys: ["gdpr"] }, 'hold: metadata gdpr = "true"'],
+    ["the deployment's key besides a plan's extra ones", "delete", { uploaded: OLD, metadata: { ucledger_hold: "true" } }, { extraHoldKeys: ["gdpr"] }, HOLD],
+    ["the deployment's key repeated by the plan", "delete", { uploaded: OLD, metadata: { ucledger_hold: "true" } }, { holdKey: "ucledger_hold", holdValue: "TRUE" }, HOLD],
     ["an upload 59 minutes ago", "delete", { uploaded: "2026-03-01T11:01:00Z" }, {}, RECENT],
     ["an upload exactly an hour ago", "delete", { uploaded: "2026-03-01T11:00:00Z" }, {}, null],
     ["a recent upload being stored", "store", { uploaded: "2026-03-01T11:59:00Z" }, {}, null],
     ["a longer recent window", "archive", { uploaded: "2026-03-01T06:00:00Z" }, { recentUploadHours: 12 }, "recent: uploaded less than 12 h before the check"],
-    ["no recent window at all", "delete", { uploaded: "2026-03-01T11:59:00Z" }, { recentUploadHours: 0 }, null],
+    ["no recent window at all in the deployment", "delete", { uploaded: "2026-03-01T11:59:00Z" }, {}, null, { recentUploadHours: 0 }],
     ["hold before recent", "delete", { uploaded: "2026-03-01T11:59:00Z", metadata: { ucledger_hold: "true" } }, {}, HOLD],
     ["a file no longer listed", "store", { uploaded: OLD, missingSince: "2026-02-10T00:00:00Z" }, {}, "missing: not listed by Uploadcare since 2026-02-10T00:00:00Z"],
-  ])("judges %s", async (_name, action, probe, input, expected) => {
-    expect(await reason(action, probe, input)).toBe(expected);
+  ])("judges %s", async (_name, action, probe, input, expected, deployment) => {
+    expect(await reason(action, probe, input, deployment)).toBe(expected);
   });
 
   it("treats only delete and archive as destructive", () => {

@@ -122,18 +122,27 @@ export class UploadcareClient {
     }
   }
 
-  async storeFiles(uuids: string[]): Promise<BatchResult> {
+  /**
+   * A batch store. `beforeResend`, when given, runs before each retry and
+   * answers the uuids to send again (a subset); none left stops the retries.
+   */
+  async storeFiles(uuids: string[], options: BatchSendOptions = {}): Promise<BatchResult> {
     assertBatch(uuids);
-    const answer = await this.transport.sdk({ method: "PUT", path: "/files/storage/", okStatus: 200 }, (settings) =>
-      storeFiles({ uuids }, settings),
+    let sending = uuids;
+    const answer = await this.transport.sdk(
+      { method: "PUT", path: "/files/storage/", okStatus: 200, beforeRetry: resendCheck(options, (next) => (sending = next)) },
+      (settings) => storeFiles({ uuids: sending }, settings),
     );
     return toBatchResult(answer);
   }
 
-  async deleteFiles(uuids: string[]): Promise<BatchResult> {
+  /** A batch delete; `beforeResend` as for storeFiles. */
+  async deleteFiles(uuids: string[], options: BatchSendOptions = {}): Promise<BatchResult> {
     assertBatch(uuids);
-    const answer = await this.transport.sdk({ method: "DELETE", path: "/files/storage/", okStatus: 200 }, (settings) =>
-      deleteFiles({ uuids }, settings),
+    let sending = uuids;
+    const answer = await this.transport.sdk(
+      { method: "DELETE", path: "/files/storage/", okStatus: 200, beforeRetry: resendCheck(options, (next) => (sending = next)) },
+      (settings) => deleteFiles({ uuids: sending }, settings),
     );
     return toBatchResult(answer);
   }
@@ -170,6 +179,23 @@ export class UploadcareClient {
       updateWebhook({ id: options.id, signingSecret: options.signingSecret, isActive: true }, settings),
     );
   }
+}
+
+export interface BatchSendOptions {
+  /** Runs before each retry of the batch; answers the uuids to send again, a subset of the last ones. */
+  beforeResend?: () => Promise<string[]>;
+}
+
+function resendCheck(options: BatchSendOptions, use: (uuids: string[]) => void): (() => Promise<boolean>) | undefined {
+  const check = options.beforeResend;
+  if (!check) return undefined;
+  return async () => {
+    const next = await check();
+    if (next.length === 0) return false;
+    assertBatch(next);
+    use(next);
+    return true;
+  };
 }
 
 function assertBatch(uuids: string[]): void {

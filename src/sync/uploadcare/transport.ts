@@ -99,7 +99,7 @@ export class UploadcareTransport {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const api = request.api ?? "rest";
 
-    return this.withRetries(request.method, request.path, url.search.slice(1) || null, api, async (requestedAt) => {
+    return this.withRetries(request.method, request.path, url.search.slice(1) || null, api, undefined, async (requestedAt) => {
       const headers = await this.headersFor(api, url, request.method, body);
       let response: Response;
       let text: string;
@@ -138,9 +138,16 @@ export class UploadcareTransport {
     });
   }
 
-  /** An official SDK call, timed, retried and recorded like the raw ones. */
-  async sdk<T>(call: { method: string; path: string; query?: string; okStatus: number }, fn: (settings: ApiRequestSettings) => Promise<T>): Promise<T> {
-    return this.withRetries(call.method, call.path, call.query ?? null, "rest", async () => {
+  /**
+   * An official SDK call, timed, retried and recorded like the raw ones.
+   * `beforeRetry` runs after the wait and before each further attempt (a
+   * caller re-checks what it is about to send); false stops the retries.
+   */
+  async sdk<T>(
+    call: { method: string; path: string; query?: string; okStatus: number; beforeRetry?: () => Promise<boolean> },
+    fn: (settings: ApiRequestSettings) => Promise<T>,
+  ): Promise<T> {
+    return this.withRetries(call.method, call.path, call.query ?? null, "rest", call.beforeRetry, async () => {
       try {
         const value = await withTimeout(fn(this.sdkSettings()), this.deps.policy.timeoutMs);
         return { outcome: { kind: "ok" }, status: call.okStatus, bytes: null, error: null, value };
@@ -182,6 +189,7 @@ export class UploadcareTransport {
     path: string,
     query: string | null,
     api: "rest" | "project",
+    beforeRetry: (() => Promise<boolean>) | undefined,
     once: (requestedAt: Date) => Promise<Attempt<T>>,
   ): Promise<T> {
     const { policy } = this.deps;
@@ -216,6 +224,9 @@ export class UploadcareTransport {
       const delay = delayBeforeRetryMs(result.outcome, attempt, policy);
       this.deps.logger.debug({ method, path, attempt, delayMs: delay, error: result.error }, "retrying uploadcare request");
       await this.sleep(delay);
+      if (beforeRetry && !(await beforeRetry())) {
+        throw new UpstreamError(`${result.error ?? "request failed"} (not retried: the caller withdrew it after ${attempt} attempt(s))`, { status: result.status ?? undefined });
+      }
     }
   }
 }
