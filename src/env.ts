@@ -198,6 +198,8 @@ const EnvSchema = z.object({
   UCLEDGER_APPROVALS_REQUIRED: wholeNumber(1, 10).default(1),
   UCLEDGER_APPROVALS_REQUIRED_LARGE: wholeNumber(1, 10).default(2),
   UCLEDGER_METRICS_PUBLIC: z.enum(["true", "false"], { message: "must be true or false" }).default("true"),
+  /** Sessions and unauthenticated traffic: believe X-Forwarded-For (the last entry) for the client's address. */
+  UCLEDGER_BEHIND_PROXY: z.enum(["true", "false"], { message: "must be true or false" }).default("false"),
   UCLEDGER_PUBLIC_URL: httpUrl.optional(),
   UCLEDGER_REFERENCE_MAX_DROP: z
     .string()
@@ -281,6 +283,8 @@ export interface Env {
   apiLogRetentionDays: number;
   /** Whether `/metrics` answers without a token. */
   metricsPublic: boolean;
+  /** Whether a reverse proxy in front sets X-Forwarded-For (UCLEDGER_BEHIND_PROXY). */
+  behindProxy: boolean;
   /** Where people reach this deployment (links in emails); defaults to http://localhost:PORT. */
   publicUrl: string;
   /** Weekly report email; unset SMTP_URL means reports are kept but not mailed. */
@@ -419,6 +423,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     newFilesLookbackMinutes: raw.UCLEDGER_NEW_FILES_LOOKBACK_MINUTES,
     apiLogRetentionDays: raw.UCLEDGER_API_LOG_RETENTION_DAYS,
     metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
+    behindProxy: raw.UCLEDGER_BEHIND_PROXY === "true",
     publicUrl: (raw.UCLEDGER_PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ""),
     mail: { smtpUrl: raw.SMTP_URL, from: raw.REPORT_FROM, recipients: raw.REPORT_RECIPIENTS ?? [] },
     references: {

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     accessLog,
     metrics,
     timezone: env.schedules.timezone,
+    behindProxy: env.behindProxy,
     references: env.references,
     reportMail: reportSettingsFrom({ timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: env.mail }).mail,
     publicRoutes: env.metricsPublic ? DEFAULT_PUBLIC_ROUTES : DEFAULT_PUBLIC_ROUTES.filter((r) => r !== "GET /metrics"),

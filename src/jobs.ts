@@ -2,6 +2,8 @@ import type { Runtime } from "./bootstrap.ts";
 import type { Queryable } from "./db/client.ts";
 import { dropExpiredApiRequests, ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
 import { readRolePrivileges } from "./db/privileges.ts";
+import { dropOldRefusedDeliveries } from "./db/queries/refused-deliveries.ts";
+import { dropEndedDashboardSessions } from "./db/queries/dashboard-sessions.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import type { JobDefinition } from "./scheduler/scheduler.ts";
@@ -218,6 +220,8 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
             await ensureApiRequestPartitions(database.db, now);
             await dropExpiredApiRequests(database.db, now, env.apiLogRetentionDays);
           }
+          await dropOldRefusedDeliveries(database.db, new Date(now.getTime() - REFUSED_DELIVERY_RETENTION_DAYS * 86_400_000));
+          await dropEndedDashboardSessions(database.db, new Date(now.getTime() - ENDED_SESSION_RETENTION_DAYS * 86_400_000));
         },
       },
     ],
@@ -226,6 +230,11 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
   for (const [variable, job] of jobs) assertSchedule(variable, job.cron, job.timezone);
   return jobs.map(([, job]) => job);
 }
+
+/** Counts of refused webhook deliveries are kept this long (they are for spotting floods, not for history). */
+const REFUSED_DELIVERY_RETENTION_DAYS = 30;
+/** Dashboard sessions that expired or were signed out are deleted this long after. */
+const ENDED_SESSION_RETENTION_DAYS = 30;
 
 /** How long a replacement's staged rows may sit before they count as abandoned (the process died mid-upload). */
 const STAGING_MAX_AGE_MS = 24 * 3_600_000;

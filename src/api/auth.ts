@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Queryable } from "../db/client.ts";
+import { findLiveSession } from "../db/queries/dashboard-sessions.ts";
 import { findLiveToken } from "../db/queries/tokens.ts";
 import { TOKEN_ROLES, type TokenRole } from "../db/schema/index.ts";
 import { errorResponse } from "./errors.ts";
@@ -25,12 +26,27 @@ export const DEFAULT_PUBLIC_ROUTES: readonly string[] = [
 ];
 
 /**
- * The dashboard's session cookie: it holds the API token, HttpOnly and
- * SameSite=Strict. The API accepts it for reading (GET/HEAD) only, so the
- * dashboard's links to exports and reports work in the browser, while every
- * write still needs a bearer token or a dashboard form with its CSRF token.
+ * The dashboard's session cookie: a random session id (never the token),
+ * HttpOnly and SameSite=Strict, looked up server-side on every request
+ * (db/queries/dashboard-sessions.ts). The API accepts it for reading
+ * (GET/HEAD) only, so the dashboard's links to exports and reports work in the
+ * browser, while every write still needs a bearer token or a dashboard form
+ * with its CSRF token.
  */
 export const SESSION_COOKIE = "ucledger_session";
+
+/**
+ * The dashboard's own in-process calls to the API (api-client.ts) carry the
+ * session id here, in the request's env, which no request from the network can
+ * set. They may write: the dashboard checked the form's CSRF token first.
+ */
+export const DASHBOARD_SESSION = Symbol("ucledger.dashboardSession");
+
+function inProcessSession(c: Context): string | undefined {
+  const env = c.env as { [DASHBOARD_SESSION]?: unknown } | undefined;
+  const id = env?.[DASHBOARD_SESSION];
+  return typeof id === "string" ? id : undefined;
+}
 
 export interface Caller {
   name: string;
@@ -67,9 +83,22 @@ export function authenticate(deps: { db: Queryable; publicRoutes: ReadonlySet<st
   return async (c, next) => {
     if (isPublic(deps.publicRoutes, c.req.method, c.req.path)) return next();
     const header = c.req.header("authorization");
+    const dashboard = header ? undefined : inProcessSession(c);
+    if (dashboard !== undefined) {
+      const caller = await findLiveSession(deps.db, dashboard, new Date());
+      if (!caller) return unauthorized(c, "Authorization: the dashboard session has ended; sign in again");
+      c.set("caller", caller);
+      return next();
+    }
     const session = header || !isRead(c.req.method) ? undefined : getCookie(c, SESSION_COOKIE);
-    if (!header && !session) return unauthorized(c, "Authorization: a bearer token is required");
-    const token = header ? BEARER.exec(header)?.[1] : session;
+    if (session !== undefined) {
+      const caller = await findLiveSession(deps.db, session, new Date());
+      if (!caller) return unauthorized(c, "Authorization: the session cookie is unknown, expired or signed out");
+      c.set("caller", caller);
+      return next();
+    }
+    if (!header) return unauthorized(c, "Authorization: a bearer token is required");
+    const token = BEARER.exec(header)?.[1];
     if (!token) return unauthorized(c, "Authorization: must be 'Bearer <token>'");
     const caller = TOKEN_SHAPE.test(token) ? await findLiveToken(deps.db, token) : null;
     if (!caller) return unauthorized(c, "Authorization: the token is unknown or revoked");

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDashboardSession } from "../../src/db/queries/dashboard-sessions.ts";
 import { registerProjects } from "../../src/db/queries/projects.ts";
 import { apiHarness, uuidOf, type ApiHarness } from "../api/helpers.ts";
 import { insertQuarantine } from "../api/quarantine-rows.ts";
@@ -11,9 +12,10 @@ describe.each(backends)("dashboard sync health on %s", (kind) => {
   let api: ApiHarness;
   const P = `health-p-${kind}`;
   const Q = `health-q-${kind}`;
-  /** A GET carries the session cookie, which holds the signed-in token. */
+  /** A GET carries the session cookie: a signed-in viewer's session id. */
+  let cookie = "";
   const page = async (path: string) => {
-    const res = await api.app.request(path, { headers: { cookie: `ucledger_session=${api.tokens.viewer}` } });
+    const res = await api.app.request(path, { headers: { cookie } });
     expect(res.status, path).toBe(200);
     return res.text();
   };
@@ -21,6 +23,8 @@ describe.each(backends)("dashboard sync health on %s", (kind) => {
   beforeAll(async () => {
     database = await createTestDatabase(kind);
     api = await apiHarness(database);
+    const session = await createDashboardSession(database.db, { token: api.tokens.viewer, now: new Date(), ttlMs: 3_600_000 });
+    cookie = `ucledger_session=${session!.id}`;
     await registerProjects(database.db, [
       { projectKey: P, name: "with quarantine", isDemo: false },
       { projectKey: Q, name: "clean", isDemo: false },
@@ -48,7 +52,7 @@ describe.each(backends)("dashboard sync health on %s", (kind) => {
     expect(section).toContain("Latest sync runs");
 
     // The link works in the browser: the session cookie reads the API.
-    const res = await api.app.request(link, { headers: { cookie: `ucledger_session=${api.tokens.viewer}` } });
+    const res = await api.app.request(link, { headers: { cookie } });
     expect(res.status).toBe(200);
     const list = (await res.json()) as { data: { raw: string }[]; total: number };
     expect(list.total).toBe(3);

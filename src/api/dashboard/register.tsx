@@ -3,10 +3,8 @@ import type { Child } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../../db/client.ts";
-import { findLiveToken } from "../../db/queries/tokens.ts";
 import type { Logger } from "../../logger.ts";
 import type { App } from "../app.ts";
-import { TOKEN_SHAPE } from "../auth.ts";
 import { ApiFailure, apiClient } from "./api-client.ts";
 import { ASSETS } from "./assets.ts";
 import { weekOverviews } from "./charts.ts";
@@ -100,13 +98,12 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
   app.post("/dashboard/sign-in", async (c) => {
     const form = await c.req.parseBody();
     const token = typeof form["token"] === "string" ? form["token"].trim() : "";
-    const caller = TOKEN_SHAPE.test(token) ? await findLiveToken(db, token) : null;
+    const caller = await startSession(c, db, token, new Date());
     if (!caller) return signInPage(c, "That token is unknown or revoked.", 401);
-    startSession(c, token);
     return c.redirect(safeNext(form["next"]), 303);
   });
-  app.post("/dashboard/sign-out", (c) => {
-    endSession(c);
+  app.post("/dashboard/sign-out", async (c) => {
+    await endSession(c, db, new Date());
     return c.redirect("/dashboard/sign-in", 303);
   });
 
@@ -114,13 +111,13 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
   const page =
     (section: SectionId, title: string, build: (ctx: PageContext, c: Context) => Promise<Child | { title: string; body: Child } | Response>) =>
     async (c: Context) => {
-      const session = await readSession(c, db);
+      const session = await readSession(c, db, new Date());
       const url = new URL(c.req.url);
       if (!session) {
         if (c.req.method !== "GET") return c.redirect("/dashboard/sign-in", 303);
         return c.redirect(`/dashboard/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
       }
-      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.token), url, timezone: deps.timezone, db, now: deps.now, weekOverview };
+      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.id), url, timezone: deps.timezone, db, now: deps.now, weekOverview };
       const shell = (t: string): PageShell => ({ title: t, section, caller: session.caller, csrf: ctx.csrf });
       try {
         const built = await build(ctx, c);
