@@ -151,7 +151,7 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
     await shot(page, "file");
   });
 
-  it("proposes, approves and applies a plan on the demo project, following its progress", async () => {
+  it("proposes a plan, has someone else approve it (four eyes), and applies it on the demo project, following its progress", async () => {
     const policy = await api<{ id: string; name: string }>("/v1/policies", {
       method: "POST",
       body: JSON.stringify({ name: "delete csv exports", action: "delete", conditions: [{ kind: "state", in: ["stored"] }, { kind: "mime", types: ["text/csv"] }] }),
@@ -166,9 +166,17 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
     // Evidence per file: what the conditions looked at.
     expect(await page.locator("tbody").last().textContent()).toContain("text/csv");
 
-    await page.getByLabel("Why approve?").fill("old CSV exports, checked with the team");
-    await page.getByRole("button", { name: "Approve" }).click();
-    await page.waitForURL(/done=approve$/);
+    // The admin proposed it, so the admin gets no approve form: someone else must approve.
+    expect(await page.getByText("You proposed this plan, so you cannot approve it: 1 more approval is needed from someone else.").count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    const reviewer = await api<{ token: string }>("/v1/tokens", { method: "POST", body: JSON.stringify({ name: "e2e-reviewer", role: "operator" }) });
+    const other = await signedIn(reviewer.token);
+    await other.goto(`${demo.base}/dashboard/plans/${planId}`);
+    expect(await other.getByText(/1 more approval is needed, from anyone but token:\S+ \(who proposed it/).count()).toBe(1);
+    await other.getByLabel("Why approve?").fill("old CSV exports, checked with the team");
+    await other.getByRole("button", { name: "Approve" }).click();
+    await other.waitForURL(/done=approve$/);
+    await page.reload();
     await page.getByRole("checkbox").check();
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForURL(/done=apply$/);
@@ -176,11 +184,11 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
     await expect.poll(() => page.locator(".badge").filter({ hasText: /^applied$/ }).count(), { timeout: 60_000 }).toBeGreaterThan(0);
     await shot(page, "plan-applied");
 
-    const plan = await api<{ status: string; fileCount: number; progress: { done: { files: number } }; approvals: { reason: string }[] }>(`/v1/plans/${planId}`);
+    const plan = await api<{ status: string; fileCount: number; progress: { done: { files: number } }; approvals: { received: { actor: string; reason: string }[] } }>(`/v1/plans/${planId}`);
     expect(plan.status).toBe("applied");
     expect(plan.fileCount).toBeGreaterThan(0);
     expect(plan.progress.done.files).toBe(plan.fileCount);
-    expect(plan.approvals.map((a) => a.reason)).toEqual(["old CSV exports, checked with the team"]);
+    expect(plan.approvals.received).toEqual([expect.objectContaining({ actor: "token:e2e-reviewer", reason: "old CSV exports, checked with the team" })]);
     const stillStored = await api<{ data: unknown[] }>("/v1/files?mime=text/csv&stored=true&removed=false&limit=1000");
     expect(stillStored.data.length).toBe(0);
   });
@@ -249,9 +257,9 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
       return res.status;
     }, plan.id);
     expect(inPage).toBe(403);
-    const after = await api<{ status: string; approvals: unknown[] }>(`/v1/plans/${plan.id}`);
+    const after = await api<{ status: string; approvals: { received: unknown[] } }>(`/v1/plans/${plan.id}`);
     expect(after.status).toBe("proposed");
-    expect(after.approvals).toEqual([]);
+    expect(after.approvals.received).toEqual([]);
     await admin.setContent(await forged.text());
     await shot(admin, "forged-post-refused");
   });
