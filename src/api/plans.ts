@@ -315,7 +315,7 @@ export function registerPlans(app: App, deps: ApiDeps) {
     const body = c.req.valid("json");
     const projectKeys = body.project !== undefined ? [await oneProject(db, body.project)] : await allProjects();
     const input = { projectKeys, policy: body.policy, options: body.options, note: body.note, actor: actorOf(c.get("caller") as Caller) };
-    const proposeDeps = { db, now, settings: deps.decisions?.settings, protection: deps.decisions?.protection };
+    const proposeDeps = { db, now, settings: deps.decisions?.settings, protection: deps.decisions?.protection, approvals: deps.decisions?.approvals };
     if (body.dryRun) {
       const preview = await previewPlan(proposeDeps, input);
       return c.json(PreviewSchema.parse({ ...preview, policy: preview.policy as unknown as Record<string, unknown>, options: preview.options as unknown as Record<string, unknown> }), 200);

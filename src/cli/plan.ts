@@ -136,7 +136,7 @@ export async function planCommand(argv: string[]): Promise<number> {
         const keys = values.project ? selectProjects(runtime, values.project).map((p) => p.publicKey) : known;
         const input = { projectKeys: keys, policy: values.policy!, options, note: values.note, actor };
         if (!values.yes) {
-          const preview = await previewPlan({ db, now, protection: runtime.env.protection }, input);
+          const preview = await previewPlan({ db, now, protection: runtime.env.protection, approvals: runtime.env.approvals }, input);
           if (values.json) out(`${JSON.stringify({ dryRun: true, ...preview })}\n`);
           else {
             out(
@@ -151,7 +151,7 @@ export async function planCommand(argv: string[]): Promise<number> {
           }
           return 0;
         }
-        const plan = await proposePlan({ db, now, protection: runtime.env.protection }, input);
+        const plan = await proposePlan({ db, now, protection: runtime.env.protection, approvals: runtime.env.approvals }, input);
         out(values.json ? `${JSON.stringify(plan)}\n` : `proposed ${await showPlan(runtime, plan, 0)}`);
         return 0;
       }

@@ -124,9 +124,18 @@ export function resolvePlanOptions(
   };
 }
 
-/** 1, or 2 when the plan is large by count or by bytes. */
-export function requiredApprovals(options: Pick<PlanOptions, "twoApproversAboveFiles" | "twoApproversAboveBytes">, files: number, bytes: number): number {
-  return files > options.twoApproversAboveFiles || bytes > options.twoApproversAboveBytes ? 2 : 1;
+/**
+ * Distinct approvers (never the proposer) a plan of this size needs: the
+ * deployment's setting for plans within the size limits, or above them
+ * (defaults 1 and 2; see `ApprovalSettings` in review.ts).
+ */
+export function requiredApprovals(
+  options: Pick<PlanOptions, "twoApproversAboveFiles" | "twoApproversAboveBytes">,
+  files: number,
+  bytes: number,
+  approvals: { required: number; requiredLarge: number } = { required: 1, requiredLarge: 2 },
+): number {
+  return files > options.twoApproversAboveFiles || bytes > options.twoApproversAboveBytes ? approvals.requiredLarge : approvals.required;
 }
 
 /** Past the halting threshold? Skipped items are not attempts. */

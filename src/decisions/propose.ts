@@ -1,3 +1,4 @@
+import type { ApprovalSettings } from "./review.ts";
 import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
@@ -28,6 +29,8 @@ export interface ProposeDeps {
   settings?: DecisionSettings;
   /** The deployment's hold key, recent-upload window and halting limits (from the environment); a plan may only tighten them. */
   protection?: ProtectionSettings;
+  /** How many distinct approvers plans need (four eyes), from the deployment's settings. */
+  approvals?: ApprovalSettings;
 }
 
 export interface ProposeInput {
@@ -184,7 +187,7 @@ export async function previewPlan(deps: ProposeDeps, input: ProposeInput): Promi
     bytes,
     excludedCount,
     excluded,
-    requiredApprovals: requiredApprovals(options, files, bytes),
+    requiredApprovals: requiredApprovals(options, files, bytes, deps.approvals),
     expiresAt: canonicalTimestampOrNull(expiresAt(now, options))!,
     sample: sample.map(toSample),
     excludedSample: excludedSample.map(toSample),
@@ -243,7 +246,7 @@ export async function proposePlan(deps: ProposeDeps, input: ProposeInput): Promi
     if (files === 0) {
       throw new ConflictError(`policy ${policy.name} matches no file it could ${policy.action} (${excluded} matched but are protected): nothing to plan`);
     }
-    const approvals = requiredApprovals(options, files, bytes);
+    const approvals = requiredApprovals(options, files, bytes, deps.approvals);
     await tx.execute(sql`
       update plans set file_count = ${files}, total_bytes = ${bytes}, excluded_count = ${excluded}, required_approvals = ${approvals}
       where project_key = ${policy.projectKey} and id = ${planId}::uuid`);
