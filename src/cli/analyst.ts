@@ -1,7 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { openDatabase, type Database } from "../db/client.ts";
 import { describeReportingSurface, renderDictionary, withDictionary } from "../db/queries/analyst.ts";
-import { analystConnectionString, createAnalystLogin, dropAnalystLogin } from "../db/queries/analyst-logins.ts";
+import { analystRoleOf, listAnalystLogins, setupAnalystRole, type AnalystLoginRow } from "../db/analyst-roles.ts";
+import { analystConnectionString, createAnalystLogin, DEFAULT_CONNECTION_LIMIT, dropAnalystLogin } from "../db/queries/analyst-logins.ts";
 import { refreshAllDailyRollups, refreshDailyRollup, type RollupRefresh } from "../db/queries/rollup.ts";
 import { loadEnv } from "../env.ts";
 import { AppError, EXIT_CONFIG } from "../errors.ts";
@@ -10,8 +11,10 @@ import type { TokenIo } from "./token.ts";
 
 const USAGE = [
   "usage: ucledger analyst dictionary [--update FILE]     print the reporting views' data dictionary (Markdown), or rewrite it in FILE",
-  "       ucledger analyst create-login --name NAME [--json]  a read-only login for psql and BI tools (PostgreSQL server only)",
+  "       ucledger analyst setup                           make or renew this database's analysts' role and its grants (run again after upgrades)",
+  `       ucledger analyst create-login --name NAME [--connection-limit N] [--json]  a read-only login to this database for psql and BI tools (PostgreSQL server only; N defaults to ${DEFAULT_CONNECTION_LIMIT})`,
   "       ucledger analyst drop-login --name NAME",
+  "       ucledger analyst list-logins [--json]            this database's analyst logins, their connection limits and expiry",
   "       ucledger analyst refresh [--project KEY] [--since YYYY-MM-DD] [--full]  bring fct_daily_files up to date",
 ].join("\n");
 
@@ -25,6 +28,8 @@ export interface AnalystDeps {
   /** The server's URL, for printing a login's connection string. */
   serverUrl: string | undefined;
   io: TokenIo;
+  /** UCLEDGER_ANALYST_ROLE; unset: derived from the database's name. */
+  analystRole?: string | undefined;
 }
 
 /** `ucledger analyst …`: needs only the database. */
@@ -32,7 +37,7 @@ export async function analystCommand(argv: string[]): Promise<number> {
   const env = loadEnv();
   const database = await openDatabase({ url: env.databaseUrl, dataDir: env.databaseUrl ? undefined : env.dataDir });
   try {
-    return await runAnalystCommand({ database, serverUrl: env.databaseUrl, io: processIo }, argv);
+    return await runAnalystCommand({ database, serverUrl: env.databaseUrl, io: processIo, analystRole: env.analystRole }, argv);
   } finally {
     await database.close();
   }
@@ -49,6 +54,7 @@ export async function runAnalystCommand(deps: AnalystDeps, argv: string[]): Prom
       project: { type: "string" },
       since: { type: "string" },
       full: { type: "boolean" },
+      "connection-limit": { type: "string" },
     },
     "analyst",
   );
@@ -66,6 +72,19 @@ export async function runAnalystCommand(deps: AnalystDeps, argv: string[]): Prom
       deps.io.stderr(`rewrote the data dictionary in ${values.update}\n`);
       return 0;
     }
+    if (action === "setup") {
+      const setup = await setupAnalystRole(db, await analystRoleOf(db, deps.analystRole));
+      deps.io.stdout(
+        `${setup.created ? "created" : "renewed"} role ${setup.role}: CONNECT on database ${setup.database} only, SELECT on every view of schema reporting; PUBLIC may no longer connect to ${setup.database} or create temporary tables in it\n`,
+      );
+      return 0;
+    }
+    if (action === "list-logins") {
+      const logins = await listAnalystLogins(db, await analystRoleOf(db, deps.analystRole));
+      if (values.json) deps.io.stdout(`${JSON.stringify(logins)}\n`);
+      else deps.io.stdout(renderLogins(logins));
+      return 0;
+    }
     if (action === "create-login" || action === "drop-login") {
       if (!values.name) return usage(deps.io);
       if (deps.database.kind !== "postgres" || !deps.serverUrl) {
@@ -74,18 +93,24 @@ export async function runAnalystCommand(deps: AnalystDeps, argv: string[]): Prom
         );
         return 1;
       }
+      const role = await analystRoleOf(db, deps.analystRole);
       if (action === "drop-login") {
-        await dropAnalystLogin(db, values.name);
+        await dropAnalystLogin(db, values.name, role);
         deps.io.stdout(`dropped login ${values.name}\n`);
         return 0;
       }
-      const login = await createAnalystLogin(db, values.name);
+      const limit = values["connection-limit"];
+      if (limit !== undefined && !/^\d+$/.test(limit)) {
+        deps.io.stderr("ucledger analyst: --connection-limit must be a whole number from 1 to 1000\n");
+        return EXIT_CONFIG;
+      }
+      const login = await createAnalystLogin(db, values.name, { role, connectionLimit: limit === undefined ? undefined : Number(limit) });
       const url = analystConnectionString(deps.serverUrl, login);
       if (values.json) {
         deps.io.stdout(`${JSON.stringify({ name: login.name, password: login.password, url })}\n`);
       } else {
         // The connection string alone on stdout, so `URL=$(ucledger analyst create-login …)` works.
-        deps.io.stderr(`created login ${login.name} (member of ucledger_analyst: reads schema reporting only); the password is shown this once:\n`);
+        deps.io.stderr(`created login ${login.name} (member of ${login.role}: connects to this database only and reads schema reporting only); the password is shown this once:\n`);
         deps.io.stdout(`${url}\n`);
       }
       return 0;
@@ -108,6 +133,16 @@ export async function runAnalystCommand(deps: AnalystDeps, argv: string[]): Prom
     }
     throw err;
   }
+}
+
+/** One line per login, columns aligned; a header even when there are none, so scripts can count lines. */
+function renderLogins(logins: AnalystLoginRow[]): string {
+  const rows = [
+    ["NAME", "CONNECTION LIMIT", "VALID UNTIL", "CAN LOG IN"],
+    ...logins.map((l) => [l.name, l.connectionLimit < 0 ? "none" : String(l.connectionLimit), l.validUntil ?? "always", l.canLogin ? "yes" : "no"]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
 
 function usage(io: TokenIo): number {

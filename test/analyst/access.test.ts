@@ -5,6 +5,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAnalystCommand } from "../../src/cli/analyst.ts";
+import { analystRoleOf } from "../../src/db/analyst-roles.ts";
 import { EXPORT_VIEW_NAMES } from "../../src/db/queries/export-views.ts";
 import { createToken } from "../../src/db/queries/tokens.ts";
 import { queryRows } from "../../src/db/query.ts";
@@ -181,8 +182,10 @@ describe.each(backends)("ucledger_analyst on %s", (kind) => {
       let url: string;
       let client: pg.Client;
       let connected = false;
+      let group: string;
 
       beforeAll(async () => {
+        group = await analystRoleOf(database.db);
         const { out, io } = serverOnlyIo();
         const code = await runAnalystCommand({ database, serverUrl: database.url, io }, ["create-login", "--name", name, "--json"]);
         expect(out.stderr).toBe("");
@@ -202,11 +205,17 @@ describe.each(backends)("ucledger_analyst on %s", (kind) => {
         // Roles belong to the whole server: never leave one behind.
         const { io } = serverOnlyIo();
         await runAnalystCommand({ database, serverUrl: database.url, io }, ["drop-login", "--name", name]).catch(() => undefined);
+        await database.db.execute(sql.raw(`drop owned by ${group}`)).catch(() => undefined);
+        await database.db.execute(sql.raw(`drop role if exists ${group}`)).catch(() => undefined);
       });
 
-      it("logs in as itself, a member of ucledger_analyst, read-only with a timeout and reporting first", async () => {
-        const [row] = (await client.query("select current_user as who, pg_has_role(current_user, 'ucledger_analyst', 'MEMBER') as member")).rows;
-        expect(row).toEqual({ who: name, member: true });
+      it("logs in as itself, a member of this database's analysts' role (not the shared one), read-only with a timeout and reporting first", async () => {
+        const [row] = (
+          await client.query("select current_user as who, pg_has_role(current_user, $1, 'MEMBER') as member, pg_has_role(current_user, 'ucledger_analyst', 'MEMBER') as shared", [
+            group,
+          ])
+        ).rows;
+        expect(row).toEqual({ who: name, member: true, shared: false });
         expect((await client.query("show default_transaction_read_only")).rows[0]).toEqual({ default_transaction_read_only: "on" });
         expect((await client.query("show statement_timeout")).rows[0].statement_timeout).toBe("2min");
         expect((await client.query("show search_path")).rows[0].search_path).toBe("reporting");
@@ -218,6 +227,7 @@ describe.each(backends)("ucledger_analyst on %s", (kind) => {
         for (const view of EXPORT_VIEW_NAMES) expect((await client.query(`select * from reporting.${view} limit 1`)).rows.length, view).toBe(1);
         await expect(client.query("create temporary table scratch (a int)")).rejects.toThrow(/cannot execute CREATE TABLE in a read-only transaction/);
         await client.query("set default_transaction_read_only = off");
+        await expect(client.query("create temporary table scratch (a int)")).rejects.toThrow(/permission denied to create temporary tables/);
         for (const [statement, message] of REFUSED) {
           const err = await client.query(statement).then(() => null, (e: unknown) => e);
           expect(dbError(err), statement).toMatchObject({ code: "42501", message: expect.stringMatching(message) });

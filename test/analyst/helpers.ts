@@ -193,10 +193,17 @@ export async function seedReportingProject(db: Db, projectKey: string): Promise<
   return specs;
 }
 
-/** Runs SQL as the analysts' role: SET ROLE on PGlite's one connection, or on a pool client of its own on a server. */
-export async function asAnalyst<T>(database: TestDatabase, body: (query: (text: string) => Promise<Record<string, unknown>[]>) => Promise<T>): Promise<T> {
+/**
+ * Runs SQL as the analysts' role (the shared ucledger_analyst unless `role` names
+ * another): SET ROLE on PGlite's one connection, or on a pool client of its own on a server.
+ */
+export async function asAnalyst<T>(
+  database: TestDatabase,
+  body: (query: (text: string) => Promise<Record<string, unknown>[]>) => Promise<T>,
+  role = "ucledger_analyst",
+): Promise<T> {
   if (database.kind === "pglite") {
-    await database.db.execute(sql`set role ucledger_analyst`);
+    await database.db.execute(sql`select set_config('role', ${role}, false)`);
     try {
       return await body(async (text) => queryRows<Record<string, unknown>>(database.db, sql.raw(text)));
     } finally {
@@ -205,7 +212,7 @@ export async function asAnalyst<T>(database: TestDatabase, body: (query: (text: 
   }
   const client: pg.PoolClient = await database.pool!.connect();
   try {
-    await client.query("set role ucledger_analyst");
+    await client.query("select set_config('role', $1, false)", [role]);
     return await body(async (text) => (await client.query(text)).rows as Record<string, unknown>[]);
   } finally {
     await client.query("reset role").catch(() => {});
