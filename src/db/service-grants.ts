@@ -97,6 +97,7 @@ export async function grantService(db: Db, role: string): Promise<string[]> {
       await execFormatted(tx, statement);
       done.push(note);
     };
+    // Needed, not a formality: `ucledger analyst setup` takes CONNECT on the database away from PUBLIC.
     await run(sql`select format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), ${role}::text)`, "CONNECT on this database");
     await run(sql`select format('GRANT USAGE ON SCHEMA public TO %I', ${role}::text)`, "USAGE on schema public");
     for (const { name } of tables) {
