@@ -44,6 +44,9 @@ describe("parseEnv", () => {
       references: { maxDropShare: 0.1, cdnDomains: [], sources: [] },
       audit: { privateKey: undefined, publicKeys: [], anchorSchedule: "*/15 * * * *" },
       approvals: { required: 1, requiredLarge: 2 },
+      protection: { holdKey: "ucledger_hold", holdValue: "true", recentUploadHours: 1, haltFailureRate: 0.1, haltMinAttempted: 20 },
+      migrateDatabaseUrl: undefined,
+      analystRole: undefined,
     });
   });
 
