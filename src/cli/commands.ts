@@ -24,7 +24,7 @@ export const commands: Record<string, Command> = {
   audit: { summary: "check the audit trail against its hash chain and signed anchors: audit verify [--project KEY] [--anchors FILE] [--full]; audit anchors [--json]", run: auditCommand },
   webhooks: { summary: "subscribe to Uploadcare's file events: webhooks install --url URL", run: webhooksCommand },
   token: { summary: "manage API tokens: token create --name N --role viewer|operator|admin, token list, token revoke --name N", run: tokenCommand },
-  analyst: { summary: "SQL access for analysts: analyst dictionary, analyst create-login --name N, analyst refresh", run: analystCommand },
+  analyst: { summary: "SQL access for analysts: analyst setup, analyst create-login --name N [--connection-limit 5], analyst list-logins, analyst dictionary, analyst refresh", run: analystCommand },
   export: { summary: "a reporting view to a file: export VIEW --format csv|parquet --out FILE [--project KEY]", run: exportCommand },
   policy: { summary: "store/delete policies: policy templates, policy list, policy create --name N --template ID [--param k=v]", run: policyCommand },
   plan: { summary: "reviewed store/delete plans: plan propose --policy P, plan show|approve|apply|cancel ID (dry run without --yes)", run: planCommand },
