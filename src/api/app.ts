@@ -13,6 +13,7 @@ import type { ReportMailDeps } from "./reports.ts";
 import { authenticate, DEFAULT_PUBLIC_ROUTES, type Caller } from "./auth.ts";
 import { registerDocs } from "./docs.ts";
 import { errorResponse, handleError } from "./errors.ts";
+import { registerAnchors } from "./anchors.ts";
 import { registerEvents } from "./events.ts";
 import { registerFiles } from "./files.ts";
 import { registerHealth } from "./health.ts";
@@ -119,6 +120,7 @@ export function createApp(deps: ApiDeps): App {
   registerProjects(app, deps);
   registerFiles(app, deps);
   registerEvents(app, deps);
+  registerAnchors(app, deps);
   registerUsage(app, deps);
   registerApiLogs(app, deps);
   registerApiLogIngest(app, deps);
