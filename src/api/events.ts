@@ -184,9 +184,12 @@ export function registerEvents(app: App, deps: ApiDeps) {
         return done;
       }, c.req.raw.signal);
     } catch (err) {
-      if (!(err instanceof QueueFullError)) throw err;
-      const error = { code: "SERVICE_UNAVAILABLE" as const, message: "too many audit checks are running or waiting: try again later", requestId: c.get("requestId") };
-      return c.json({ error }, 503, { "Retry-After": String(err.retryAfterSeconds) });
+      // A client that went away while waiting is no fault to log: it simply leaves the line.
+      const abandoned = c.req.raw.signal.aborted && err === c.req.raw.signal.reason;
+      if (!abandoned && !(err instanceof QueueFullError)) throw err;
+      const message = abandoned ? "the request was abandoned while waiting for its turn" : "too many audit checks are running or waiting: try again later";
+      const error = { code: "SERVICE_UNAVAILABLE" as const, message, requestId: c.get("requestId") };
+      return c.json({ error }, 503, { "Retry-After": String(VERIFY_RETRY_AFTER_SECONDS) });
     }
     return c.json({ ok: reports.every((r) => r.ok), projects: reports }, 200);
   });
