@@ -1,6 +1,8 @@
 import type { Db, Queryable } from "../../db/client.ts";
+import { latestAnchors } from "../../db/audit/anchors.ts";
 import { insertReport, reportExists, reportIdFor } from "../../db/queries/reports.ts";
 import { ValidationError } from "../../errors.ts";
+import { REPORT_ANCHORS } from "./anchors.ts";
 import { renderWeeklyCharts } from "./chart.ts";
 import { computeWeeklyReport, type WeeklyReport } from "./compute.ts";
 import { shiftWeek, weekPeriod } from "./period.ts";
@@ -42,11 +44,14 @@ export async function readWeeklyReport(db: Db, input: { projectKey: string; week
   const current = weekPeriod(input.week, input.timezone);
   const previous = weekPeriod(shiftWeek(input.week, -1), input.timezone);
   // One snapshot for every read, so the figures agree with each other.
-  const rows = await db.transaction((tx) => readWeeklyRows(tx, { projectKey: input.projectKey, current, previous }), {
-    isolationLevel: "repeatable read",
-    accessMode: "read only",
-  });
-  return computeWeeklyReport({ rows, current, previous, generatedAt: input.now.toISOString() });
+  const { rows, anchors } = await db.transaction(
+    async (tx) => ({
+      rows: await readWeeklyRows(tx, { projectKey: input.projectKey, current, previous }),
+      anchors: await latestAnchors(tx, input.projectKey, REPORT_ANCHORS),
+    }),
+    { isolationLevel: "repeatable read", accessMode: "read only" },
+  );
+  return computeWeeklyReport({ rows, current, previous, generatedAt: input.now.toISOString(), anchors });
 }
 
 /**

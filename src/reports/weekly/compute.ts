@@ -1,6 +1,8 @@
 import type { ReportDay, WeekPeriod } from "./period.ts";
 import type { FileItem, Week, WeeklyRows } from "./rows.ts";
 import { computeOrphans, type OrphansSection } from "./orphans.ts";
+import { computeAnchors, type AnchorsSection } from "./anchors.ts";
+import type { Anchor } from "../../db/audit/anchors.ts";
 
 /**
  * Pure assembly of the weekly report: rows and periods in, report out. No I/O,
@@ -86,6 +88,8 @@ export interface WeeklyReport {
   deliveries: { failedAttempts: Pair; deliveries: Pair; gaveUp: Pair };
   /** Files no reference source points at (docs/references.md). */
   orphans: OrphansSection;
+  /** The project's newest signed audit anchors when the report was written: a copy outside the database. */
+  anchors: AnchorsSection;
 }
 
 export type FileState = "stored" | "unstored" | "removed";
@@ -130,9 +134,11 @@ export interface ComputeInput {
   current: WeekPeriod;
   previous: WeekPeriod;
   generatedAt: string;
+  /** The project's newest anchors, newest first; none when no signing key is configured. */
+  anchors?: Anchor[];
 }
 
-export function computeWeeklyReport({ rows, current, previous, generatedAt }: ComputeInput): WeeklyReport {
+export function computeWeeklyReport({ rows, current, previous, generatedAt, anchors }: ComputeInput): WeeklyReport {
   const storageAt = (end: string) =>
     rows.storedAtStart.bytes + sumBefore(rows.stores, end, (r) => r.bytes) - sumBefore(rows.removals, end, (r) => r.storedBytes);
   const storedFilesAt = (end: string) =>
@@ -223,6 +229,7 @@ export function computeWeeklyReport({ rows, current, previous, generatedAt }: Co
       gaveUp: pairOf(rows.deliveryFailures, (r) => r.gaveUp),
     },
     orphans: computeOrphans(rows.orphans),
+    anchors: computeAnchors(anchors),
   };
 }
 

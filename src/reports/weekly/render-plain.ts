@@ -2,6 +2,7 @@ import type { Pair, WeeklyReport } from "./compute.ts";
 import { chartList, formatBytes, formatCount, localTime, weekRangeLabel } from "./format.ts";
 import { chartTable, deletionsTable, deliveriesTable, expiringTable, figureNotes, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
 import { orphansSummary, orphansTable } from "./orphans.ts";
+import { anchorsLines, anchorsSummary, NO_ANCHORS } from "./anchors.ts";
 import type { RenderOptions } from "./render.ts";
 
 /** The report as plain text (the email's text part) and as CSV. */
@@ -66,6 +67,8 @@ export function renderText(r: WeeklyReport, options: RenderOptions): string {
     block("Sync health", r.sync.lanes.length ? textTable(syncTable(r)) : "No sync runs recorded."),
     block("Report deliveries", textTable(deliveriesTable(r))),
     block("Orphans (files nothing references)", `${orphansSummary(r)}${r.orphans.sources.length ? `\n${textTable(orphansTable(r))}` : ""}`),
+    // JSON lines, not a table: a hash or signature cut to fit a column could not be checked.
+    block("Signed audit anchors", `${wrap(anchorsSummary(r))}${r.anchors.latest.length ? `\n\n${anchorsLines(r)}` : ""}`),
     "Sizes in decimal units (1 MB = 1,000,000 bytes). Sent by ucledger.",
   ];
   return `${parts.join("\n")}\n`;
@@ -171,6 +174,11 @@ export function renderCsv(r: WeeklyReport): string {
       pair("orphans", `source ${src.source}`, "snapshots", "snapshots", src.snapshots, note);
       pair("orphans", `source ${src.source}`, "refused", "snapshots", src.refused, note);
     }
+  }
+
+  if (r.anchors.latest.length === 0) add("anchors", "latest", "signed", "", null, null, NO_ANCHORS);
+  for (const a of r.anchors.latest) {
+    add("anchors", `event ${a.seq}`, "seq", "event", a.seq, null, `hash ${a.hash}; taken ${a.takenAt}; key ${a.keyId}; signature ${a.signature}`);
   }
 
   return [CSV_HEADER as readonly string[], ...rows].map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";

@@ -2,6 +2,7 @@ import type { WeeklyReport } from "./compute.ts";
 import { chartList, formatBytes, formatCount, formatSigned, localTime, weekRangeLabel } from "./format.ts";
 import { chartTable, deletionsTable, deliveriesTable, expiringTable, figureNotes, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
 import { orphansSummary, orphansTable } from "./orphans.ts";
+import { anchorsLines, anchorsSummary, anchorsTable } from "./anchors.ts";
 
 /**
  * The report as HTML (an email that Outlook and phone clients show alike:
@@ -69,6 +70,12 @@ function chartRows(r: WeeklyReport, name: string, title: string): string {
   return `<tr><td style="padding:8px 20px 4px 20px;">${img}</td></tr>\n${tableRow(chartTable(r, name))}`;
 }
 
+/** The anchors as JSON lines to copy into a file: monospace, broken anywhere rather than overflowing a phone's screen. */
+function anchorLinesRow(r: WeeklyReport): string {
+  const lines = anchorsLines(r).split("\n").map(escapeHtml).join("<br>");
+  return `<tr><td style="padding:0 20px 8px 20px;font-family:Menlo,Consolas,monospace;font-size:11px;line-height:16px;color:#333;word-break:break-all;">${lines}</td></tr>`;
+}
+
 export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
   const charts = new Map(chartList(r).map((c) => [c.name, c.title]));
   const chart = (name: string) => (charts.has(name) ? chartRows(r, name, charts.get(name)!) : "");
@@ -120,6 +127,10 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
     heading("Orphans: files nothing references"),
     paragraph(escapeHtml(orphansSummary(r))),
     r.orphans.sources.length ? tableRow(orphansTable(r)) : "",
+    heading("Signed audit anchors"),
+    paragraph(escapeHtml(anchorsSummary(r))),
+    r.anchors.latest.length ? tableRow(anchorsTable(r)) : "",
+    r.anchors.latest.length ? anchorLinesRow(r) : "",
     paragraph(`<span style="font-size:12px;color:#666;">Sizes in decimal units (1 MB = 1,000,000 bytes). The week's figures are attached as CSV. Sent by ucledger.</span>`),
   ];
   return `<!DOCTYPE html>
