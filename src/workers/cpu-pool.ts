@@ -65,15 +65,21 @@ export class CpuPool {
     options: { view: ExportView; columns: SurfaceColumn[]; project?: string | undefined },
   ): AsyncGenerator<Uint8Array> {
     let waiting: { resolve(message: FromWorker): void; reject(err: Error): void } | undefined;
+    // A worker lost between two pulls would never answer the next one: remember why.
+    let crashed: Error | undefined;
     const { slot, job } = this.startJob(database, { type: "parquet", ...options }, {
       database,
       onMessage: (message) => waiting?.resolve(message),
-      onCrash: (err) => waiting?.reject(err),
+      onCrash: (err) => {
+        crashed = err;
+        waiting?.reject(err);
+      },
     });
     let finished = false;
     try {
       for (;;) {
         const message = await new Promise<FromWorker>((resolve, reject) => {
+          if (crashed) return reject(crashed);
           waiting = { resolve, reject };
           this.send(slot, { type: "pull", job });
         });
