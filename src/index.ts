@@ -4,7 +4,7 @@ import { bootstrap, type Runtime } from "./bootstrap.ts";
 import { createApp } from "./api/app.ts";
 import { VERSION } from "./version.ts";
 import { reportStartupFailure } from "./startup-failure.ts";
-import { buildJobs, createStreams } from "./jobs.ts";
+import { anchorKeysOf, buildJobs, createStreams } from "./jobs.ts";
 import { reportSettingsFrom } from "./reports/jobs.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     metrics,
     timezone: env.schedules.timezone,
     behindProxy: env.behindProxy,
+    auditPublicKeys: [...anchorKeysOf(runtime, { createDemoKey: true }).publicKeys.values()].map((key) => key.export({ format: "pem", type: "spki" }).toString()),
     references: env.references,
     reportMail: reportSettingsFrom({ timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: env.mail }).mail,
     publicRoutes: env.metricsPublic ? DEFAULT_PUBLIC_ROUTES : DEFAULT_PUBLIC_ROUTES.filter((r) => r !== "GET /metrics"),

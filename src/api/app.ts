@@ -62,6 +62,8 @@ export interface ApiDeps {
   timezone?: string;
   /** UCLEDGER_BEHIND_PROXY: believe X-Forwarded-For for the client's address (refused webhook counts); default false. */
   behindProxy?: boolean;
+  /** Public keys (PEM) of the signed audit anchors: verification checks the chain against them, incrementally. */
+  auditPublicKeys?: string[];
 }
 
 export interface AppVariables {

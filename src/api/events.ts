@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import type { AnchoredReport } from "../db/audit/anchor-verify.ts";
 import type { ChainReport } from "../db/audit/verify.ts";
 import { countEvents, eventOrder, listEvents, type AuditEvent, type EventFilter } from "../db/queries/events.ts";
 import { EVENT_KINDS, EVENT_SOURCES } from "../db/schema/index.ts";
@@ -101,8 +102,33 @@ const ChainReportSchema = z
       .object({ events: z.number().int(), firstSeq: z.number().int() })
       .optional()
       .openapi({ description: "Links hashed before keys named __proto__ were covered, accepted because their hash matches without those keys" }),
+    walkedFrom: z.number().int().optional().openapi({ description: "With anchors: the verified anchor the walk went on from (0: genesis)" }),
+    anchors: z
+      .object({
+        database: z.number().int(),
+        signaturesChecked: z.boolean(),
+        latest: z.object({ seq: z.number().int(), hash: z.string(), takenAt: z.string() }).nullable(),
+      })
+      .optional()
+      .openapi({ description: "Present when the deployment has anchor keys: how many anchors were checked, and the newest that holds" }),
+    problems: z
+      .array(z.object({ kind: z.string(), seq: z.number().int(), message: z.string() }))
+      .optional()
+      .openapi({ description: "What disagrees with the anchors: truncated, wiped, hash_mismatch, event_missing, bad_signature, unknown_key" }),
   })
   .openapi("ChainReport");
+
+/** One project's answer, whether the check ran against anchors or the chain alone. */
+function toChainResponse(report: ChainReport | AnchoredReport): z.infer<typeof ChainReportSchema> {
+  if (!("chain" in report)) return report;
+  return {
+    ...report.chain,
+    ok: report.ok,
+    walkedFrom: report.walkedFrom,
+    anchors: { database: report.anchors.database, signaturesChecked: report.anchors.signaturesChecked, latest: report.anchors.latest },
+    problems: report.problems.map((p) => ({ kind: p.kind, seq: p.seq, message: p.message })),
+  };
+}
 
 const verifyRoute = protectedRoute("viewer", {
   method: "get",
@@ -176,11 +202,11 @@ export function registerEvents(app: App, deps: ApiDeps) {
   app.openapi(verifyRoute, async (c) => {
     const { project } = c.req.valid("query");
     const projectKeys = await resolveProjects(db, project);
-    let reports: ChainReport[];
+    let reports: z.infer<typeof ChainReportSchema>[];
     try {
       reports = await verifications.run(async () => {
-        const done: ChainReport[] = [];
-        for (const projectKey of projectKeys) done.push(await cpuPool().verify(deps.database, projectKey));
+        const done: z.infer<typeof ChainReportSchema>[] = [];
+        for (const projectKey of projectKeys) done.push(toChainResponse(await cpuPool().verify(deps.database, projectKey, deps.auditPublicKeys ?? [])));
         return done;
       }, c.req.raw.signal);
     } catch (err) {

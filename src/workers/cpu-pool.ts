@@ -1,3 +1,4 @@
+import type { AnchoredReport } from "../db/audit/anchor-verify.ts";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import pg from "pg";
@@ -43,13 +44,16 @@ export class CpuPool {
 
   constructor(readonly size: number = defaultWorkerCount()) {}
 
-  /** verifyChain on a worker: the same report, none of the hashing on the event loop. */
-  async verify(database: WorkerDatabase, projectKey: string): Promise<ChainReport> {
-    return new Promise<ChainReport>((resolve, reject) => {
-      const { slot, job } = this.startJob(database, { type: "verify", projectKey }, {
+  /**
+   * verifyChain on a worker: the same report, none of the hashing on the event
+   * loop. Given the anchors' public keys, verifyAgainstAnchors instead.
+   */
+  async verify(database: WorkerDatabase, projectKey: string, publicKeys: string[] = []): Promise<ChainReport | AnchoredReport> {
+    return new Promise<ChainReport | AnchoredReport>((resolve, reject) => {
+      const { slot, job } = this.startJob(database, { type: "verify", projectKey, publicKeys }, {
         database,
         onMessage: (message) => {
-          if (message.type === "done") resolve(message.value as ChainReport);
+          if (message.type === "done") resolve(message.value as ChainReport | AnchoredReport);
           else if (message.type === "failed") reject(new Error(message.message));
           else return;
           slot.jobs.delete(job);

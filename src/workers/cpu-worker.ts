@@ -2,6 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzleProxy } from "drizzle-orm/pg-proxy";
 import pg from "pg";
+import { verifyAgainstAnchors } from "../db/audit/anchor-verify.ts";
 import { verifyChain } from "../db/audit/verify.ts";
 // Imported for its side effect too: the same int8 parser as the main thread.
 import type { Db } from "../db/client.ts";
@@ -75,7 +76,10 @@ function failure(err: unknown): string {
 async function start(job: number, db: Db, task: WorkerJob): Promise<void> {
   if (task.type === "verify") {
     try {
-      post({ type: "done", job, value: await verifyChain(db, task.projectKey) });
+      // With keys the walk starts at the last verified anchor, so its cost follows the new events.
+      const value =
+        task.publicKeys.length > 0 ? await verifyAgainstAnchors(db, task.projectKey, { publicKeys: task.publicKeys }) : await verifyChain(db, task.projectKey);
+      post({ type: "done", job, value });
     } catch (err) {
       post({ type: "failed", job, message: failure(err) });
     }

@@ -28,7 +28,8 @@ export interface ServerConnection {
 }
 
 export type WorkerJob =
-  | { type: "verify"; projectKey: string }
+  /** With public keys: verified against the signed anchors, from the last verified one (see anchor-verify.ts). */
+  | { type: "verify"; projectKey: string; publicKeys: string[] }
   | { type: "parquet"; view: ExportView; columns: SurfaceColumn[]; project?: string | undefined };
 
 export type ToWorker =
