@@ -14,6 +14,7 @@ export const ErrorBody = z
         "CONFLICT",
         "PAYLOAD_TOO_LARGE",
         "UPSTREAM_ERROR",
+        "SERVICE_UNAVAILABLE",
         "INTERNAL_SERVER_ERROR",
       ]),
       message: z.string(),
