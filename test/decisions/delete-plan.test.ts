@@ -39,7 +39,7 @@ describe.each(backends)("a delete plan over 1,050 files on %s", (kind) => {
       body: { name: "purge q3", template: "delete-old-with-metadata", params: { days: 2, metadataKey: "purge_group", metadataValue: "q3" } },
       actor: "test:author",
     });
-    const plan = await proposePlan(deps, { projectKeys: [s.sandbox.publicKey], policy: "purge q3", actor: "alice" });
+    const plan = await proposePlan(deps, { projectKeys: [s.sandbox.publicKey], policy: "purge q3", actor: "carol" });
     expect(plan).toMatchObject({ status: "proposed", action: "delete", fileCount: 1_050, excludedCount: 3, requiredApprovals: 2, policyId: policy.id, policyVersion: 1 });
     const items = await itemStatuses(database.db, plan.id);
     expect([...items].filter(([, i]) => i.status === "pending").map(([u]) => u).sort()).toEqual([...targets].sort());
@@ -54,6 +54,8 @@ describe.each(backends)("a delete plan over 1,050 files on %s", (kind) => {
     expect(typeof evidence!.evidence["datetime_uploaded"]).toBe("string");
     expect(evidence!.state).toBe("stored");
 
+    // Four eyes: the proposer cannot approve, and two others are needed above the size limits.
+    await expect(approvePlan(deps, { planId: plan.id, projectKeys: [s.sandbox.publicKey], approver: "carol", reason: "mine" })).rejects.toThrow(/cannot approve/);
     const byAlice = await approvePlan(deps, { planId: plan.id, projectKeys: [s.sandbox.publicKey], approver: "alice", reason: "q3 is closed" });
     expect(byAlice.status).toBe("proposed");
     await expect(approvePlan(deps, { planId: plan.id, projectKeys: [s.sandbox.publicKey], approver: "alice", reason: "again" })).rejects.toThrow(ConflictError);
@@ -86,7 +88,7 @@ describe.each(backends)("a delete plan over 1,050 files on %s", (kind) => {
     expect(fileEvents.every((e) => e.source === "action" && e.actor === "token:ops" && e.kind === "removed")).toBe(true);
     expect(fileEvents.map((e) => e.file_uuid).sort()).toEqual([...targets].sort());
     expect(events.filter((e) => e.file_uuid === null).map((e) => [e.after?.["event"], e.actor])).toEqual([
-      ["proposed", "alice"],
+      ["proposed", "carol"],
       ["approval", "alice"],
       ["approval", "bob"],
       ["approved", "bob"],
