@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { sql } from "drizzle-orm";
 import { loadLedger } from "./ledger-data.ts";
+import { serveApiChild } from "./support.ts";
 
 const ADMIN_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const FILES = Number(process.env["BENCH_FILES"] ?? 1_000_000);
@@ -22,23 +23,8 @@ const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 4);
 const EVENTS = Math.round(FILES / 2);
 const API_REQUESTS = Math.round(FILES / 5);
 
-if (process.argv[2] === "--serve") await serve(process.argv[3]!);
+if (process.argv[2] === "--serve") await serveApiChild(process.argv[3]!);
 else await main();
-
-/** Child mode: serve the API on a free port and say which. */
-async function serve(url: string): Promise<void> {
-  const { serve: listen } = await import("@hono/node-server");
-  const { createApp } = await import("../src/api/app.ts");
-  const { openDatabase } = await import("../src/db/client.ts");
-  const { createLogger } = await import("../src/logger.ts");
-  const database = await openDatabase({ url, migrate: false, maxConnections: 10 });
-  const app = createApp({ database, logger: createLogger("warn", { stderr: true }), version: "bench", projects: [] });
-  const server = listen({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  server.once("listening", () => {
-    const address = server.address();
-    process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
-  });
-}
 
 async function main(): Promise<void> {
   const { openDatabase } = await import("../src/db/client.ts");

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import copyStreams from "pg-copy-streams";
-import { createBenchDatabase } from "./support.ts";
+import { createBenchDatabase, serveApiChild } from "./support.ts";
 
 const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 1_000_000);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 120);
@@ -28,23 +28,8 @@ const HEALTH_INTERVAL_MS = 50;
 const PROJECT = "benchaudit";
 const VIEW = "fct_file_event";
 
-if (process.argv[2] === "--serve") await serve(process.argv[3]!);
+if (process.argv[2] === "--serve") await serveApiChild(process.argv[3]!);
 else await main();
-
-/** Child mode: serve the API on a free port and say which. */
-async function serve(url: string): Promise<void> {
-  const { serve: listen } = await import("@hono/node-server");
-  const { createApp } = await import("../src/api/app.ts");
-  const { openDatabase } = await import("../src/db/client.ts");
-  const { createLogger } = await import("../src/logger.ts");
-  const database = await openDatabase({ url, migrate: false, maxConnections: 10 });
-  const app = createApp({ database, logger: createLogger("warn", { stderr: true }), version: "bench", projects: [] });
-  const server = listen({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
-  server.once("listening", () => {
-    const address = server.address();
-    process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
-  });
-}
 
 async function main(): Promise<void> {
   const { openDatabase } = await import("../src/db/client.ts");

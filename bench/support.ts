@@ -61,3 +61,22 @@ export function rssSampler(intervalMs = 25): { stop(): number } {
     },
   };
 }
+
+/**
+ * Child mode of the API benchmarks (`tsx bench/x.ts --serve URL`): serves the API
+ * over an existing database on a free port and prints `listening PORT`, so the
+ * load generator and the server measured do not share an event loop.
+ */
+export async function serveApiChild(url: string): Promise<void> {
+  const { serve: listen } = await import("@hono/node-server");
+  const { createApp } = await import("../src/api/app.ts");
+  const { openDatabase } = await import("../src/db/client.ts");
+  const { createLogger } = await import("../src/logger.ts");
+  const database = await openDatabase({ url, migrate: false, maxConnections: 10 });
+  const app = createApp({ database, logger: createLogger("warn", { stderr: true }), version: "bench", projects: [] });
+  const server = listen({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  server.once("listening", () => {
+    const address = server.address();
+    process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
+  });
+}

@@ -4,10 +4,9 @@ import { parseAnchorsFile } from "../../src/db/audit/anchor-file.ts";
 import { generateAnchorKeyPem, parsePrivateKey, parsePublicKey, signerFrom } from "../../src/db/audit/anchor-key.ts";
 import { verifyAgainstAnchors } from "../../src/db/audit/anchor-verify.ts";
 import { takeAnchor, type Anchor } from "../../src/db/audit/anchors.ts";
-import { eventHash, GENESIS_HASH, type NewEvent } from "../../src/db/audit/chain.ts";
 import { queryRows } from "../../src/db/query.ts";
-import type { EventKind, EventSource } from "../../src/db/schema/index.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { rechain as rechainFrom, withGuardsOff } from "../support/tamper.ts";
 import { apiHarness, appendTo, event, parseCsv, type ApiHarness, type ErrorBody } from "./helpers.ts";
 
 interface Page {
@@ -46,40 +45,9 @@ describe.each(backends)("GET /v1/audit/anchors on %s", (kind) => {
     await database?.close();
   });
 
-  /** As the superuser the tests run as: the append-only triggers off, then on again. */
-  async function tamper(body: () => Promise<unknown>) {
-    await database.db.execute(sql`alter table file_events disable trigger user`);
-    await database.db.execute(sql`alter table audit_anchors disable trigger user`);
-    try {
-      await body();
-    } finally {
-      await database.db.execute(sql`alter table file_events enable trigger user`);
-      await database.db.execute(sql`alter table audit_anchors enable trigger user`);
-    }
-  }
+  const tamper = (body: () => Promise<unknown>) => withGuardsOff(database.db, body);
+  const rechain = (projectKey: string) => rechainFrom(database.db, projectKey, 1);
 
-  /** Alters event 1's actor and re-hashes every link from genesis, head included: the chain alone still holds. */
-  async function rechain(projectKey: string) {
-    const rows = await queryRows<{
-      seq: string | number; file_uuid: string | null; kind: EventKind; before: Record<string, unknown> | null; after: Record<string, unknown> | null;
-      occurred_at: string | null; observed_at: string; source: EventSource; run_id: string | null; plan_id: string | null; actor: string;
-    }>(database.db, sql`select seq, file_uuid, kind, before, after, occurred_at::text as occurred_at, observed_at::text as observed_at,
-        source, run_id, plan_id, actor from file_events where project_key = ${projectKey} order by seq`);
-    await tamper(async () => {
-      let prev = GENESIS_HASH;
-      for (const row of rows) {
-        const seq = Number(row.seq);
-        const ev: NewEvent = {
-          fileUuid: row.file_uuid, kind: row.kind, before: row.before, after: row.after, occurredAt: row.occurred_at, observedAt: row.observed_at,
-          source: row.source, runId: row.run_id, planId: row.plan_id, actor: seq === 1 ? "mallory" : row.actor,
-        };
-        const hash = eventHash(prev, projectKey, seq, ev);
-        await database.db.execute(sql`update file_events set actor = ${ev.actor}, prev_hash = ${prev}, hash = ${hash} where project_key = ${projectKey} and seq = ${seq}`);
-        prev = hash;
-      }
-      await database.db.execute(sql`update audit_chain_heads set last_hash = ${prev} where project_key = ${projectKey}`);
-    });
-  }
 
   async function everything(query: string): Promise<Anchor[]> {
     const out: Anchor[] = [];

@@ -4,11 +4,11 @@ import { generateAnchorKeyPem, parsePrivateKey, parsePublicKey, signerFrom } fro
 import { parseAnchorsFile } from "../../src/db/audit/anchor-file.ts";
 import { verifyAgainstAnchors } from "../../src/db/audit/anchor-verify.ts";
 import { AnchorRefusedError, anchorText, readAnchors, takeAnchor, type Anchor } from "../../src/db/audit/anchors.ts";
-import { appendEvents, eventHash, GENESIS_HASH, type NewEvent } from "../../src/db/audit/chain.ts";
+import { appendEvents, GENESIS_HASH, type NewEvent } from "../../src/db/audit/chain.ts";
 import { registerProjects } from "../../src/db/queries/projects.ts";
 import { queryRows } from "../../src/db/query.ts";
-import type { EventKind, EventSource } from "../../src/db/schema/index.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { rechain as rechainFrom, withGuardsOff } from "../support/tamper.ts";
 
 const keys = generateAnchorKeyPem();
 const signer = signerFrom(parsePrivateKey(keys.privateKey));
@@ -66,17 +66,7 @@ describe.each(backends)("audit anchors on %s", (kind) => {
   const verify = (projectKey: string, extra: Partial<Parameters<typeof verifyAgainstAnchors>[2]> = {}) =>
     verifyAgainstAnchors(database.db, projectKey, { ...verifyKeys, now: now(), ...extra });
 
-  /** Tampers as the superuser the tests run as: the append-only triggers off, then on again. */
-  async function tamper(body: () => Promise<unknown>) {
-    await database.db.execute(sql`alter table file_events disable trigger user`);
-    await database.db.execute(sql`alter table audit_anchors disable trigger user`);
-    try {
-      await body();
-    } finally {
-      await database.db.execute(sql`alter table file_events enable trigger user`);
-      await database.db.execute(sql`alter table audit_anchors enable trigger user`);
-    }
-  }
+  const tamper = (body: () => Promise<unknown>) => withGuardsOff(database.db, body);
 
   /** Cuts the chain after `keep` events and moves the head back to match: the chain itself still holds. */
   async function truncate(projectKey: string, keep: number) {
@@ -87,28 +77,8 @@ describe.each(backends)("audit anchors on %s", (kind) => {
     });
   }
 
-  /** Alters event 2 and re-hashes every link from genesis with the public hash function, head included. */
-  async function rechain(projectKey: string) {
-    const rows = await queryRows<{
-      seq: string | number; file_uuid: string | null; kind: EventKind; before: Record<string, unknown> | null; after: Record<string, unknown> | null;
-      occurred_at: string | null; observed_at: string; source: EventSource; run_id: string | null; plan_id: string | null; actor: string;
-    }>(database.db, sql`select seq, file_uuid, kind, before, after, occurred_at::text as occurred_at, observed_at::text as observed_at,
-        source, run_id, plan_id, actor from file_events where project_key = ${projectKey} order by seq`);
-    await tamper(async () => {
-      let prev = GENESIS_HASH;
-      for (const row of rows) {
-        const seq = Number(row.seq);
-        const ev: NewEvent = {
-          fileUuid: row.file_uuid, kind: row.kind, before: row.before, after: row.after, occurredAt: row.occurred_at, observedAt: row.observed_at,
-          source: row.source, runId: row.run_id, planId: row.plan_id, actor: seq === 2 ? "mallory" : row.actor,
-        };
-        const hash = eventHash(prev, projectKey, seq, ev);
-        await database.db.execute(sql`update file_events set actor = ${ev.actor}, prev_hash = ${prev}, hash = ${hash} where project_key = ${projectKey} and seq = ${seq}`);
-        prev = hash;
-      }
-      await database.db.execute(sql`update audit_chain_heads set last_hash = ${prev} where project_key = ${projectKey}`);
-    });
-  }
+  const rechain = (projectKey: string) => rechainFrom(database.db, projectKey, 2);
+
 
   it("refuses UPDATE, DELETE and TRUNCATE on anchors", async () => {
     await seed("anc-guard", 2);
