@@ -3,6 +3,7 @@ import type { Queryable } from "./db/client.ts";
 import { dropExpiredApiRequests, ensureApiRequestPartitions } from "./db/api-request-partitions.ts";
 import { readRolePrivileges } from "./db/privileges.ts";
 import { dropOldRefusedDeliveries } from "./db/queries/refused-deliveries.ts";
+import { API_LOG_BATCH_RETENTION_DAYS, dropOldApiLogBatches } from "./sync/api-log-ingest.ts";
 import { dropEndedDashboardSessions } from "./db/queries/dashboard-sessions.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -222,6 +223,7 @@ export function buildJobs(runtime: Runtime, streams: Streams): JobDefinition[] {
           }
           await dropOldRefusedDeliveries(database.db, new Date(now.getTime() - REFUSED_DELIVERY_RETENTION_DAYS * 86_400_000));
           await dropEndedDashboardSessions(database.db, new Date(now.getTime() - ENDED_SESSION_RETENTION_DAYS * 86_400_000));
+          await dropOldApiLogBatches(database.db, new Date(now.getTime() - API_LOG_BATCH_RETENTION_DAYS * 86_400_000));
         },
       },
     ],

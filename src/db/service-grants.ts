@@ -39,6 +39,7 @@ export const SERVICE_UPDATES = [
 ] as const;
 
 export const SERVICE_DELETES = [
+  "api_log_batches", // batches past their retry window
   "api_requests_default", // expired rows outside the monthly partitions
   "daily_file_rollup", // days recomputed
   "dashboard_sessions", // expired sessions

@@ -207,3 +207,16 @@ export async function ingestReportedRequests(
   if (!winner) throw new ConflictError("body: the same batch is being ingested right now; send it again shortly");
   return { result: winner, replayed: true };
 }
+
+/**
+ * How long a batch is remembered for retries. A client retries within minutes;
+ * a week covers a retry queue that waited out an outage, and keeps the table
+ * from growing with every batch ever sent.
+ */
+export const API_LOG_BATCH_RETENTION_DAYS = 7;
+
+/** Forgets batches received before `before`: the same body sent after that is a new batch. */
+export async function dropOldApiLogBatches(db: Db, before: Date): Promise<number> {
+  const rows = await queryRows(db, sql`delete from api_log_batches where received_at < ${before.toISOString()}::timestamptz returning 1`);
+  return rows.length;
+}

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows } from "../../src/db/query.ts";
 import { registerProjects } from "../../src/db/queries/projects.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { API_LOG_BATCH_RETENTION_DAYS, dropOldApiLogBatches } from "../../src/sync/api-log-ingest.ts";
 import { apiHarness, type ApiHarness, type ErrorBody } from "./helpers.ts";
 
 /**
@@ -107,6 +108,17 @@ describe.each(backends)("API-log batches on %s", (kind) => {
       expect(res.body.error.message).toMatch(/^idempotency-key: /);
     }
     expect(await kept("bad-key")).toBe(0);
+  });
+
+  it("remembers a batch for its retry window only: the daily clean-up forgets older ones", async () => {
+    const body = batch("window");
+    expect((await post(body)).body.accepted).toBe(2_500);
+    // A week and a day later the same body is a new batch.
+    const later = new Date(Date.now() + (API_LOG_BATCH_RETENTION_DAYS + 1) * 86_400_000);
+    expect(await dropOldApiLogBatches(database.db, new Date(later.getTime() - API_LOG_BATCH_RETENTION_DAYS * 86_400_000))).toBeGreaterThanOrEqual(1);
+    const resent = await post(body);
+    expect(resent.replayed).toBeNull();
+    expect(await kept("window")).toBe(5_000);
   });
 
   it("keeps the lines once when the same batch arrives twice at the same moment", async () => {
