@@ -85,8 +85,9 @@ describe.each(backends)("audit verify under a concurrent writer on %s", (kind) =
       appended = await writer.stop();
     }
     expect(reports.filter((r) => !r.ok)).toEqual([]);
-    // The writer really ran beside the verifies.
-    expect(appended).toBeGreaterThan(VERIFIES);
+    // The writer really ran beside the verifies (how many it fits in depends on the machine's load;
+    // the growing head below shows the verifies saw it move).
+    expect(appended).toBeGreaterThan(0);
     // Each verify covered the chain as far as its head when it began: never less than the seed, and growing.
     expect(reports[0]!.events).toBeGreaterThanOrEqual(150);
     expect(reports.at(-1)!.events).toBeGreaterThan(reports[0]!.events);
