@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
-import type { Db } from "../db/client.ts";
 import { currentPlanStatus, findPlan, lastPlanBatch, planItemCounts, planItemsWithStatus, type PlanItem, type PlanRecord } from "../db/queries/plans.ts";
 import { queryRows } from "../db/query.ts";
-import type { PlanStatus } from "../db/schema/index.ts";
 import { dateToTimestamp } from "../db/timestamps.ts";
 import { AppError, ConflictError } from "../errors.ts";
-import type { Logger } from "../logger.ts";
 import { writeFiles } from "../sync/files/write-files.ts";
 import { admitFile } from "../sync/files/admit.ts";
 import { BATCH_UUIDS_MAX, type BatchResult, type UploadcareClient } from "../sync/uploadcare/client.ts";
@@ -15,48 +12,14 @@ import { UploadcareFile } from "../sync/uploadcare/file-object.ts";
 import { Condition } from "./conditions.ts";
 import { setItems, type ItemChange } from "./items.ts";
 import { recordPlanEvents } from "./lifecycle.ts";
-import type { PlanLock } from "./lock.ts";
-import { DEFAULT_PROTECTION_SETTINGS, loosenings, shouldHalt, type PlanOptions, type ProtectionSettings } from "./options.ts";
+import { checkFrozenProtection, FrozenOptions, overlay } from "./frozen-plan.ts";
+import { DEFAULT_PROTECTION_SETTINGS, shouldHalt, type PlanOptions } from "./options.ts";
 import { ArchiveTarget } from "./policy.ts";
 import { actionTookEffect, judgeFiles, mapLimit, rereadFiles, type Verdict } from "./recheck.ts";
 import { expirePlans } from "./review.ts";
+import type { ApplyDeps, ApplySummary } from "./apply-types.ts";
 
-export interface ApplyDeps {
-  db: Db;
-  client: UploadcareClient;
-  logger: Logger;
-  now: () => Date;
-  lock: PlanLock;
-  /** Re-reads and copies in flight at once. */
-  concurrency?: number;
-  /** Called after every batch (the CLI's progress line). */
-  onBatch?: (progress: BatchProgress) => void;
-  /** The deployment's protection now (from the environment): a plan frozen with looser options is not applied. */
-  protection?: ProtectionSettings;
-}
-
-export interface BatchProgress {
-  batch: number;
-  sent: number;
-  done: number;
-  failed: number;
-  skipped: number;
-}
-
-export interface ApplySummary {
-  planId: string;
-  projectKey: string;
-  status: PlanStatus;
-  /** Batches this run worked through. */
-  batches: number;
-  /** Items this run finished, by outcome. */
-  done: number;
-  skipped: number;
-  failed: number;
-  /** Items found `sending` from an interrupted run and settled by re-reading them. */
-  recovered: number;
-  haltReason: string | null;
-}
+export type { ApplyDeps, ApplySummary, BatchProgress } from "./apply-types.ts";
 
 export interface StartedApply {
   plan: PlanRecord;
@@ -64,18 +27,6 @@ export interface StartedApply {
   run(): Promise<ApplySummary>;
 }
 
-/** The options a plan froze, all present. */
-const FrozenOptions = z.object({
-  holdKey: z.string(),
-  holdValue: z.string(),
-  extraHoldKeys: z.array(z.string()).default([]),
-  recentUploadHours: z.number(),
-  expiresInHours: z.number(),
-  haltFailureRate: z.number(),
-  haltMinAttempted: z.number(),
-  twoApproversAboveFiles: z.number(),
-  twoApproversAboveBytes: z.number(),
-});
 
 /**
  * Takes the plan's lock and moves it to `applying` (from `approved`, or
@@ -114,19 +65,6 @@ export async function startApply(deps: ApplyDeps, input: { planId: string; proje
   }
 }
 
-/**
- * A plan's frozen options must be at least as strict as the deployment's
- * protection now: a plan proposed before the settings were tightened, or by a
- * version that let options loosen them, is refused rather than applied.
- */
-function checkFrozenProtection(plan: PlanRecord, protection: ProtectionSettings): void {
-  const frozen = FrozenOptions.safeParse(plan.options);
-  if (!frozen.success) throw new ConflictError(`plan ${plan.id} holds options this version cannot read: cancel it and propose again`);
-  const refused = loosenings(frozen.data, protection);
-  if (refused.length > 0) {
-    throw new ConflictError(`plan ${plan.id} was proposed with protection looser than this deployment's (${refused.join("; ")}): it cannot be applied; cancel it and propose again`);
-  }
-}
 
 interface RunContext {
   deps: ApplyDeps;
@@ -378,21 +316,6 @@ async function copyToArchive(ctx: RunContext, toCopy: PlanItem[], batch: number)
   return toCopy.flatMap((i) => (copied.has(i.fileUuid) ? [{ ...i, status: "copied" as const, copyUrl: copied.get(i.fileUuid)! }] : []));
 }
 
-/**
- * The batch answer is camelized by the SDK and carries no appdata, so the
- * ledger takes the file as re-read just before the batch and lays over it the
- * top-level values Uploadcare answered (times of store and removal, the CDN URL).
- */
-export function overlay(before: UploadcareFile, answered: Record<string, unknown>): UploadcareFile {
-  const merged: Record<string, unknown> = { ...before };
-  for (const [key, value] of Object.entries(answered)) {
-    if (value !== null && typeof value === "object") continue;
-    merged[key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
-  }
-  // Validated, but returned as built: zod's copy would turn a `__proto__` metadata key into a prototype.
-  UploadcareFile.parse(merged);
-  return merged as UploadcareFile;
-}
 
 /**
  * Item results, the ledger's copy of each done file and its audit events
