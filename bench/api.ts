@@ -7,14 +7,13 @@
 // Latency is measured with one client (the time a request takes), throughput
 // with several; on a 2-core machine shared with other work both move with its load.
 import autocannon from "autocannon";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { sql } from "drizzle-orm";
 import { loadLedger } from "./ledger-data.ts";
-import { serveApiChild } from "./support.ts";
+import { serveApiChild, startApiChild } from "./support.ts";
 
 const ADMIN_URL = process.env["BENCH_DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const FILES = Number(process.env["BENCH_FILES"] ?? 1_000_000);
@@ -110,13 +109,8 @@ async function adminQuery(text: string): Promise<void> {
   }
 }
 
-async function startServer(url: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve", url], { stdio: ["ignore", "pipe", "inherit"] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = /^listening (\d+)$/.exec(line);
-    if (match) return { child, port: Number(match[1]) };
-  }
-  throw new Error("the API server exited before listening");
+function startServer(url: string): Promise<{ child: ChildProcess; port: number }> {
+  return startApiChild(fileURLToPath(import.meta.url), url);
 }
 
 /**

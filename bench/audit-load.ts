@@ -9,16 +9,15 @@
 //   BENCH_EVENTS=200000 BENCH_SECONDS=60 npm run bench:audit
 //   BENCH_KEEP=1 npm run bench:audit          # keep the database; prints its URL
 //   BENCH_AUDIT_URL=postgres://… npm run bench:audit   # reuse a kept database
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { availableParallelism, loadavg } from "node:os";
-import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import pg from "pg";
 import copyStreams from "pg-copy-streams";
-import { createBenchDatabase, serveApiChild } from "./support.ts";
+import { createBenchDatabase, serveApiChild, startApiChild } from "./support.ts";
 
 const EVENTS = Number(process.env["BENCH_EVENTS"] ?? 1_000_000);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 120);
@@ -249,11 +248,6 @@ function percentiles(values: number[]) {
   return { p50: at(50), p95: at(95), p99: at(99), min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN };
 }
 
-async function startServer(url: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--serve", url], { stdio: ["ignore", "pipe", "inherit"] });
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = /^listening (\d+)$/.exec(line);
-    if (match) return { child, port: Number(match[1]) };
-  }
-  throw new Error("the API server exited before listening");
+function startServer(url: string): Promise<{ child: ChildProcess; port: number }> {
+  return startApiChild(fileURLToPath(import.meta.url), url);
 }

@@ -80,3 +80,13 @@ export async function serveApiChild(url: string): Promise<void> {
     process.stdout.write(`listening ${typeof address === "object" && address ? address.port : 0}\n`);
   });
 }
+
+/** Starts `script --serve URL` (see serveApiChild) and waits for the port it listens on. */
+export async function startApiChild(script: string, url: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", script, "--serve", url], { stdio: ["ignore", "pipe", "inherit"] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const match = /^listening (\d+)$/.exec(line);
+    if (match) return { child, port: Number(match[1]) };
+  }
+  throw new Error("the API server exited before listening");
+}
