@@ -183,6 +183,37 @@ describe.each(backends)("ledger edges on %s", (kind) => {
     expect(outcome!.outcome).toBe("reread");
   });
 
+  it("stores a signed body holding a raw NUL byte, and a NUL in the initiator never stalls the inbox", async () => {
+    const postRaw = (body: string) =>
+      app.request("/v1/webhooks/uploadcare", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Uc-Signature": signWebhookBody(sandbox.webhookSecret, body) },
+        body,
+      });
+    // Not JSON at all (a literal NUL is not allowed in a JSON string): kept, base64, set aside.
+    const broken = '{"hook":{"event":"file.stored"},"data":{"uuid":"a\u0000b"}}';
+    expect(broken.includes("\u0000")).toBe(true);
+    const first = await postRaw(broken);
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { problem: string }).problem).toBe("body: not valid JSON");
+    const [kept] = await queryRows<{ raw_body: string }>(
+      database.db,
+      sql`select raw_body from webhook_inbox where project_key = ${sandbox.publicKey} and raw_body like 'base64:%'`,
+    );
+    expect(Buffer.from(kept!.raw_body.slice("base64:".length), "base64").toString()).toBe(broken);
+
+    // A valid delivery whose initiator type carries a NUL: the actor gets the substitute, the file is applied.
+    const { uuid } = await liveFile(5);
+    expect((await sandboxApi(sandbox, "PUT", `/files/${uuid}/metadata/who/`, "x")).status).toBe(201);
+    const body = JSON.stringify({ initiator: { type: "api\u0000x", detail: {} }, hook: { event: "file.info_updated", project_pub_key: sandbox.publicKey }, data: await upstream(uuid), file: null });
+    expect((await postRaw(body)).status).toBe(200);
+    const [run] = await sync(["webhooks"]);
+    expect(run!.status).toBe("ok");
+    expect((await ledgerRow(uuid))!.metadata.who).toBe("x");
+    const actors = (await events(database.db, sandbox.publicKey)).filter((e) => e.file_uuid === uuid).map((e) => e.actor);
+    expect(actors).toContain("uploadcare:api\u2400x");
+  });
+
   it("never lets two inbox runs at once apply the same delivery", async () => {
     const files = [...(await allSandboxFiles(sandbox)).values()].filter((f) => f.datetime_removed === null && f.datetime_stored !== null).slice(10, 22);
     const start = await lastSeq(database.db, sandbox.publicKey);

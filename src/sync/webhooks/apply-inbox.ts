@@ -8,7 +8,7 @@ import type { FileRecord } from "../files/file-record.ts";
 import type { LaneRun } from "../files/lane-deps.ts";
 import { applySnapshots, heldRecord } from "../files/write-files.ts";
 import type { UploadcareClient } from "../uploadcare/client.ts";
-import { WebhookDelivery, inspectDelivery } from "./receive.ts";
+import { inspectDelivery } from "./receive.ts";
 
 /** Deliveries read per round trip. */
 const INBOX_BATCH = 200;
@@ -104,9 +104,8 @@ function readDelivery(row: InboxRow): Delivery {
     json = undefined;
   }
   const inspected = inspectDelivery(json);
-  const parsed = json === undefined ? null : WebhookDelivery.safeParse(json);
-  const actor = `uploadcare:${parsed?.success ? (parsed.data.initiator?.type ?? "unknown") : "unknown"}`;
-  if (!parsed?.success) {
+  const actor = `uploadcare:${inspected.initiator ?? "unknown"}`;
+  if (!inspected.valid) {
     return { sha: row.body_sha256, receivedAt, fileUuid: inspected.fileUuid, record: null, actor,
       quarantine: quarantineEntry(raw, inspected.fileUuid, "webhook", inspected.problem ?? "body: not a file webhook") };
   }

@@ -81,8 +81,18 @@ export async function receiveWebhook(
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What can be told of a verified body without trusting it to be well formed. */
-export function inspectDelivery(json: unknown): { event: string; fileUuid: string | null; storableJson: boolean; problem: string | null } {
-  if (json === undefined) return { event: "unknown", fileUuid: null, storableJson: false, problem: "body: not valid JSON" };
+export function inspectDelivery(json: unknown): {
+  event: string;
+  fileUuid: string | null;
+  storableJson: boolean;
+  /** Null when the body is a file webhook as described; else why not (it is stored all the same). */
+  problem: string | null;
+  /** The body matches the delivery schema (its values may still need substitutes). */
+  valid: boolean;
+  /** `initiator.type`, with substitutes: it names the actor in the audit trail. */
+  initiator: string | null;
+} {
+  if (json === undefined) return { event: "unknown", fileUuid: null, storableJson: false, problem: "body: not valid JSON", valid: false, initiator: null };
   const storable = makeStorable(json);
   const parsed = WebhookDelivery.safeParse(storable.value);
   const hookEvent = (json as { hook?: { event?: unknown } } | null)?.hook?.event;
@@ -98,6 +108,8 @@ export function inspectDelivery(json: unknown): { event: string; fileUuid: strin
     fileUuid: typeof uuid === "string" && UUID.test(uuid) ? uuid.toLowerCase() : null,
     storableJson: storable.problems.length === 0,
     problem,
+    valid: parsed.success,
+    initiator: parsed.success ? (parsed.data.initiator?.type ?? null) : null,
   };
 }
 
