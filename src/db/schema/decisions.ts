@@ -3,7 +3,7 @@ import { bigint, boolean, foreignKey, index, integer, jsonb, pgTable, primaryKey
 import { microTimestamp, projectKey } from "./columns.ts";
 import { projects } from "./projects.ts";
 
-export const POLICY_ACTIONS = ["store", "delete", "archive"] as const;
+export const POLICY_ACTIONS = ["store", "delete", "archive", "tag", "version"] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
 /**
@@ -15,7 +15,8 @@ export const PLAN_STATUSES = ["proposed", "approved", "applying", "applied", "ha
 export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
 /**
- * excluded (protected at proposal) | pending → [archive: copying → copied →] sending → done | skipped | failed.
+ * excluded (protected at proposal) | pending → [archive, version: copying → copied →] sending → done | skipped | failed.
+ * tag: pending → sending → done. version without deleting the original: copying → copied → done.
  * `copying` and `sending` are written before their request goes out, so a rerun
  * knows which requests may have reached Uploadcare and re-reads those files.
  */
@@ -41,6 +42,10 @@ export const policies = pgTable(
     allowMatchAll: boolean("allow_match_all").notNull().default(false),
     /** Archive only: `{ target, pattern, makePublic }` of the remote copy. */
     archive: jsonb("archive").$type<Record<string, unknown>>(),
+    /** Tag only: `{ set: {key: value}, remove: [key] }` (src/decisions/tag-spec.ts). */
+    tag: jsonb("tag").$type<Record<string, unknown>>(),
+    /** Version only: `{ operations, deleteOriginal }` of the local copy (src/decisions/version-spec.ts). */
+    version: jsonb("version").$type<Record<string, unknown>>(),
     /** Bumped by every edit; a plan records the version it froze. */
     version: integer("version").notNull(),
     createdAt: microTimestamp("created_at").notNull(),
@@ -147,6 +152,9 @@ export const planItems = pgTable(
     evidence: jsonb("evidence").$type<Record<string, unknown>>().notNull(),
     /** Archive: where the remote copy went (`s3://bucket/path`). */
     copyUrl: text("copy_url"),
+    /** Version: the local copy Uploadcare made, and its bytes once confirmed (file_versions links them too). */
+    copyUuid: uuid("copy_uuid"),
+    copySize: bigint("copy_size", { mode: "number" }),
     /** Which batch of the plan sent it. */
     batch: integer("batch"),
     sentAt: microTimestamp("sent_at"),
@@ -171,3 +179,6 @@ export type PolicyRow = typeof policies.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;
 export type PlanItemRow = typeof planItems.$inferSelect;
 export type PlanApprovalRow = typeof planApprovals.$inferSelect;
+
+// Versions made by version plans live in their own file; exported here so the schema index sees them.
+export * from "./file-versions.ts";
