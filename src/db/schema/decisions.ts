@@ -45,7 +45,7 @@ export const policies = pgTable(
     /** Tag only: `{ set: {key: value}, remove: [key] }` (src/decisions/tag-spec.ts). */
     tag: jsonb("tag").$type<Record<string, unknown>>(),
     /** Version only: `{ operations, deleteOriginal }` of the local copy (src/decisions/version-spec.ts). */
-    version: jsonb("version").$type<Record<string, unknown>>(),
+    versionSpec: jsonb("version_spec").$type<Record<string, unknown>>(),
     /** Bumped by every edit; a plan records the version it froze. */
     version: integer("version").notNull(),
     createdAt: microTimestamp("created_at").notNull(),
