@@ -3,7 +3,7 @@
 -- original was deleted. fct_plan_item stays as published (the surface only grows).
 CREATE VIEW reporting.fct_plan_item_v2 AS
 SELECT v.*, i.copy_uuid, i.copy_size AS copy_size_bytes,
-       CASE WHEN v.action = 'version' AND v.item_status = 'done' AND (p.policy -> 'version' ->> 'deleteOriginal') = 'true' AND i.copy_size IS NOT NULL
+       CASE WHEN v.action = 'version' AND v.item_status = 'done' AND (p.policy -> 'versionSpec' ->> 'deleteOriginal') = 'true' AND i.copy_size IS NOT NULL
             THEN v.size_bytes - i.copy_size END AS bytes_saved
 FROM reporting.fct_plan_item v
 JOIN plan_items i ON i.project_key = v.project_key AND i.plan_id = v.plan_id AND i.seq = v.item_seq
