@@ -7,7 +7,7 @@ import type { Logger } from "../logger.ts";
 import { accessLogger, createAccessLog, type AccessLog } from "./access-log.ts";
 import { registerApiLogs } from "./api-logs.ts";
 import { INGEST_PATH, registerApiLogIngest } from "./api-logs-ingest.ts";
-import { registerMetrics } from "./metrics.ts";
+import { registerMetrics, requestDurations } from "./metrics.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { ReportMailDeps } from "./reports.ts";
 import { authenticate, DEFAULT_PUBLIC_ROUTES, type Caller } from "./auth.ts";
@@ -107,6 +107,7 @@ export function createApp(deps: ApiDeps): App {
     c.header("X-Request-Id", requestId);
     await next();
   });
+  if (deps.metrics) app.use("*", requestDurations(deps.metrics.registry));
   app.use("*", accessLogger({ log: accessLog, publicRoutes, now: deps.now ?? (() => new Date()) }));
   app.use("*", authenticate({ db: deps.database.db, publicRoutes }));
   app.use("*", limitBodies());
