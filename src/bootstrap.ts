@@ -2,7 +2,8 @@ import { loadEnv, apiBaseFor, type Env, type ProjectConfig } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { openDatabase, type Database } from "./db/client.ts";
 import { registerProjects } from "./db/queries/projects.ts";
-import { startSandbox, type Sandbox } from "./sandbox/index.ts";
+import { openDemoUpstream, type DemoUpstream } from "./demo-upstream.ts";
+export { DEMO_FILES, DEMO_SEED } from "./demo-upstream.ts";
 
 /** A configured project with its API base resolved. */
 export interface ProjectContext extends ProjectConfig {
@@ -16,14 +17,10 @@ export interface Runtime {
   logger: Logger;
   database: Database;
   projects: ProjectContext[];
-  /** The in-process sandbox of demo mode, when no Uploadcare keys are configured. */
-  sandbox: Sandbox | undefined;
+  /** Demo mode's upstream (a sandbox kept in the data directory), when no Uploadcare keys are configured. */
+  sandbox: DemoUpstream | undefined;
   close(): Promise<void>;
 }
-
-/** How many files the demo project starts with. */
-export const DEMO_FILES = 2_000;
-export const DEMO_SEED = 42;
 
 export interface BootstrapOptions {
   /** CLI commands log to stderr so stdout stays theirs. */
@@ -41,11 +38,11 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
   const logger = createLogger(options.logLevel ?? env.logLevel, { stderr: options.logToStderr ?? false });
   // The database first: its lock file must refuse a second instance before anything else starts.
   const database = await openDatabase({ url: env.databaseUrl, dataDir: env.databaseUrl ? undefined : env.dataDir });
-  let sandbox: Sandbox | undefined;
+  let sandbox: DemoUpstream | undefined;
   let projects: ProjectContext[];
   if (env.projects.length === 0) {
     try {
-      sandbox = await startSandbox({ files: DEMO_FILES, seed: DEMO_SEED });
+      sandbox = await openDemoUpstream({ dataDir: env.dataDir });
     } catch (err) {
       await database.close();
       throw err;

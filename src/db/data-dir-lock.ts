@@ -26,9 +26,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export function lockDataDir(dataDir: string): DataDirLock {
-  mkdirSync(dataDir, { recursive: true });
-  const path = join(dataDir, "ucledger.lock");
+/** Takes the pid lock file at `path`, or names the live process holding it. A dead holder's lock is taken over. */
+export function takePidLock(path: string): { lock: DataDirLock } | { holder: number } {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const fd = openSync(path, "wx");
@@ -36,36 +35,70 @@ export function lockDataDir(dataDir: string): DataDirLock {
       closeSync(fd);
       let released = false;
       return {
-        path,
-        release() {
-          if (released) return;
-          released = true;
-          try {
-            unlinkSync(path);
-          } catch {
-            // Already gone: nothing to release.
-          }
+        lock: {
+          path,
+          release() {
+            if (released) return;
+            released = true;
+            try {
+              unlinkSync(path);
+            } catch {
+              // Already gone: nothing to release.
+            }
+          },
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const holder = Number.parseInt(readFileSync(path, "utf8"), 10);
-      if (!Number.isInteger(holder)) {
+      const holder = readHolder(path);
+      if (holder === undefined) {
         // Another process created the file and has not written its pid yet.
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
         continue;
       }
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new ConfigError(
-          `UCLEDGER_DATA_DIR: ${dataDir} is in use by another ucledger process (pid ${holder}, lock file ${path}); stop it first, or set DATABASE_URL to share a PostgreSQL server between instances`,
-        );
-      }
-      if (holder === process.pid) {
-        throw new ConfigError(`UCLEDGER_DATA_DIR: ${dataDir} is already open in this process`);
-      }
+      if (holder > 0 && (holder === process.pid || isAlive(holder))) return { holder };
       // The holder is gone (crash, SIGKILL): its lock is stale.
-      unlinkSync(path);
+      try {
+        unlinkSync(path);
+      } catch {
+        // Another process took it over first.
+      }
     }
   }
-  throw new ConfigError(`UCLEDGER_DATA_DIR: could not take the lock file ${path}`);
+  throw new ConfigError(`could not take the lock file ${path}`);
+}
+
+function readHolder(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isInteger(pid) ? pid : undefined;
+}
+
+/** The live process (not this one) holding the data directory's lock, if any. */
+export function dataDirHolder(dataDir: string): number | undefined {
+  const holder = readHolder(join(dataDir, LOCK_FILE));
+  return holder !== undefined && holder > 0 && holder !== process.pid && isAlive(holder) ? holder : undefined;
+}
+
+const LOCK_FILE = "ucledger.lock";
+
+export function lockDataDir(dataDir: string): DataDirLock {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, LOCK_FILE);
+  let taken: ReturnType<typeof takePidLock>;
+  try {
+    taken = takePidLock(path);
+  } catch {
+    throw new ConfigError(`UCLEDGER_DATA_DIR: could not take the lock file ${path}`);
+  }
+  if ("lock" in taken) return taken.lock;
+  if (taken.holder === process.pid) throw new ConfigError(`UCLEDGER_DATA_DIR: ${dataDir} is already open in this process`);
+  throw new ConfigError(
+    `UCLEDGER_DATA_DIR: ${dataDir} is in use by another ucledger process (pid ${taken.holder}, lock file ${path}); stop it first, or set DATABASE_URL to share a PostgreSQL server between instances`,
+  );
 }

@@ -43,6 +43,15 @@ export class SandboxClock {
     return this.lastStampUs;
   }
 
+  /** How far `advance` has moved the clock ahead of its base, in µs (kept by a persisted sandbox). */
+  get offset(): number {
+    return this.offsetUs;
+  }
+
+  set offset(us: number) {
+    this.offsetUs = us;
+  }
+
   advance(seconds: number): void {
     this.offsetUs += Math.round(seconds * US_PER_S);
   }

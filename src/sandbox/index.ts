@@ -8,6 +8,7 @@ import type { UploadSpec } from "./lifecycle.ts";
 import type { RequestLogEntry } from "./request-log.ts";
 import type { DeliveryRecord } from "./webhook-delivery.ts";
 import { parseIsoMicros } from "./time.ts";
+import { readState, StatePersister } from "./persist.ts";
 
 // A local Uploadcare: REST API v0.7 and the Project API's usage endpoints,
 // close enough that @uploadcare/rest-client cannot tell the difference.
@@ -35,6 +36,19 @@ export interface SandboxOptions {
   now?: () => Date;
   /** true (default): Simple auth works over http://; false: Uploadcare's 400. */
   simpleAuthOverHttp?: boolean;
+  /**
+   * Generated files are uploaded up to this time (ms since the epoch) instead of
+   * "now" at start: with the same seed, the same history at every start.
+   */
+  epochMs?: number;
+  /** Origin of the files' `url` field, when it must not change with the port (default: the sandbox's own). */
+  fileUrlBase?: string;
+  /**
+   * Keep the state here (JSON): read at start when it matches the seed, file
+   * count and epoch, rewritten after every change. Without it the state lives
+   * and dies with the process.
+   */
+  stateFile?: string;
 }
 
 export interface SimulatedUpload {
@@ -79,16 +93,30 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const seed = options.seed ?? 42;
+  const files = options.files ?? 0;
+  const epochUs = options.epochMs !== undefined ? options.epochMs * 1000 : undefined;
+  const identity = epochUs !== undefined ? { seed, files, epochUs } : undefined;
+  if (options.stateFile && !identity) throw new Error("stateFile needs epochMs: a state is only valid for the history it was made on");
+  const state = options.stateFile && identity ? readState(options.stateFile, identity) : undefined;
   const ctx = createContext({
-    seed: options.seed ?? 42,
-    files: options.files ?? 0,
+    seed,
+    files,
     now: options.now,
     faults: options.faults,
     simpleAuthOverHttp: options.simpleAuthOverHttp ?? true,
+    epochMs: options.epochMs,
+    state,
   });
+  const persister = options.stateFile && identity ? new StatePersister(ctx, options.stateFile, identity) : undefined;
   const app = createApp(ctx);
   const host = options.host ?? "127.0.0.1";
-  const server = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: host }) as Server;
+  const fetch: typeof app.fetch = async (request, ...rest) => {
+    const response = await app.fetch(request, ...rest);
+    persister?.afterRequest(request.method !== "GET" && request.method !== "HEAD");
+    return response;
+  };
+  const server = serve({ fetch, port: options.port ?? 0, hostname: host }) as Server;
   await new Promise<void>((resolve, reject) => {
     if (server.listening) return resolve();
     server.once("listening", () => resolve());
@@ -96,11 +124,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const port = (server.address() as AddressInfo).port;
   ctx.baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  ctx.files.apiBase = ctx.baseUrl;
-  return handle(ctx, server);
+  ctx.files.apiBase = options.fileUrlBase?.replace(/\/+$/, "") ?? ctx.baseUrl;
+  // Expiries due since the last save, and a first file for a new state.
+  ctx.lifecycle.tick();
+  persister?.save();
+  return handle(ctx, server, persister);
 }
 
-function handle(ctx: SandboxContext, server: Server): Sandbox {
+function handle(ctx: SandboxContext, server: Server, persister: StatePersister | undefined): Sandbox {
   let closed: Promise<void> | null = null;
   return {
     url: ctx.baseUrl,
@@ -114,6 +145,7 @@ function handle(ctx: SandboxContext, server: Server): Sandbox {
     advanceClock: (seconds) => {
       ctx.clock.advance(seconds);
       ctx.lifecycle.tick();
+      persister?.save();
     },
     upload: (u = {}) => {
       ctx.lifecycle.tick();
@@ -132,7 +164,9 @@ function handle(ctx: SandboxContext, server: Server): Sandbox {
         spec.uploadedUs = us;
       }
       const initiator = { type: "api" as const, detail: { request_id: ctx.newRequestId(), addon_name: null, source_file_uuid: null } };
-      return ctx.lifecycle.upload(spec, u.count ?? 1, initiator).map((i) => ctx.table.uuidOf(i));
+      const uuids = ctx.lifecycle.upload(spec, u.count ?? 1, initiator).map((i) => ctx.table.uuidOf(i));
+      persister?.save();
+      return uuids;
     },
     setFaults: (faults) => ctx.faults.update(faults),
     resetFaults: () => ctx.faults.reset(),
@@ -145,6 +179,7 @@ function handle(ctx: SandboxContext, server: Server): Sandbox {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        persister?.save();
       })();
       return closed;
     },

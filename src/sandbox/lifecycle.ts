@@ -40,6 +40,15 @@ export class Lifecycle {
     this.rng = new Prng(hashInts(ctx.seed, 0x75706c64));
   }
 
+  /** The upload generator's state (new uuids, kinds, sizes), for a persisted sandbox. */
+  get rngState(): number {
+    return this.rng.snapshot();
+  }
+
+  set rngState(state: number) {
+    this.rng.restore(state);
+  }
+
   /** Expires temporary files that are due; call before serving anything. */
   tick(): void {
     for (const i of this.ctx.table.expireDue(this.ctx.clock.nowUs())) this.emit("file.deleted", i, SYSTEM_INITIATOR);

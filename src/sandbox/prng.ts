@@ -24,6 +24,15 @@ export class Prng {
     this.state = mix32(seed) | 0;
   }
 
+  /** The generator's whole state, to resume the same sequence later (a persisted sandbox). */
+  snapshot(): number {
+    return this.state;
+  }
+
+  restore(state: number): void {
+    this.state = state | 0;
+  }
+
   /** Unsigned 32-bit integer. */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) | 0;

@@ -44,6 +44,18 @@ export class UsageBook {
     this.served.set(day, s);
   }
 
+  /** What was served per day and the overrides, for a persisted sandbox: past days' figures must not change on a restart. */
+  snapshot(): { served: [number, { bytes: number; requests: number }][]; overrides: [string, number][] } {
+    return { served: [...this.served.entries()].map(([d, s]) => [d, { ...s }]), overrides: [...this.overrides.entries()] };
+  }
+
+  restore(state: { served: [number, { bytes: number; requests: number }][]; overrides: [string, number][] }): void {
+    this.served.clear();
+    for (const [day, s] of state.served) this.served.set(day, { ...s });
+    this.overrides.clear();
+    for (const [key, value] of state.overrides) this.overrides.set(key, value);
+  }
+
   setOverride(day: number, metric: Metric, value: number): void {
     this.overrides.set(`${day}:${metric}`, value);
   }

@@ -54,6 +54,17 @@ export class WebhookRegistry {
     return this.hooks.delete(id);
   }
 
+  /** The subscriptions and the next id, for a persisted sandbox. */
+  snapshot(): { nextId: number; hooks: Webhook[] } {
+    return { nextId: this.nextId, hooks: this.list().map((h) => ({ ...h })) };
+  }
+
+  restore(state: { nextId: number; hooks: Webhook[] }): void {
+    this.hooks.clear();
+    for (const hook of state.hooks) this.hooks.set(hook.id, { ...hook });
+    this.nextId = state.nextId;
+  }
+
   removeByTarget(targetUrl: string): number {
     let removed = 0;
     for (const hook of this.list()) if (hook.targetUrl === targetUrl && this.hooks.delete(hook.id)) removed++;
