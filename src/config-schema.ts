@@ -103,3 +103,19 @@ export const ConfigFile = z
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;
 
+
+/** `Name <address>` (the display name optionally quoted), or a bare address: how mail clients write a sender. */
+const MAILBOX = /^\s*(?:"([^"]*)"|([^"<>]*?))\s*<([^<>\s]+)>\s*$/;
+
+/** The address of a mailbox as mail clients write it, or null when it is not one. */
+export function mailboxAddress(value: string): string | null {
+  const m = MAILBOX.exec(value);
+  const address = m ? (m[3] as string) : value.trim();
+  return z.email().safeParse(address).success ? address : null;
+}
+
+/** A sender: `ledger@example.com` or `ucledger <ledger@example.com>`; kept as written (nodemailer takes both). */
+export const mailbox = z
+  .string()
+  .trim()
+  .refine((v) => mailboxAddress(v) !== null, "must be an email address, optionally with a display name: ledger@example.com or ucledger <ledger@example.com>");

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { LOG_LEVELS } from "./logger.ts";
-import { ConfigFile, ProjectConfig, ReferenceSourceConfig, httpUrl, nonEmpty, port, postgresUrl, wholeNumber } from "./config-schema.ts";
+import { ConfigFile, ProjectConfig, ReferenceSourceConfig, httpUrl, mailbox, nonEmpty, port, postgresUrl, wholeNumber } from "./config-schema.ts";
 export { ProjectConfig, ReferenceSourceConfig, SOURCE_NAME } from "./config-schema.ts";
 
 /**
@@ -147,7 +147,9 @@ const EnvSchema = z.object({
       }
     }, "must be an smtp:// or smtps:// URL")
     .optional(),
-  REPORT_FROM: z.email({ message: "must be an email address" }).optional(),
+  REPORT_FROM: mailbox.optional(),
+  /** A token for the CLI to act through a running server (the server also keeps one in the data directory). */
+  UCLEDGER_TOKEN: nonEmpty.optional(),
   REPORT_RECIPIENTS: z
     .string()
     .refine(
@@ -202,6 +204,8 @@ export interface Env {
   approvals: { required: number; requiredLarge: number };
   /** Audit anchors: the signing key (PEM or base64, a secret), extra public keys, and when anchors are taken. */
   audit: { privateKey: string | undefined; publicKeys: string[]; anchorSchedule: string };
+  /** UCLEDGER_TOKEN: the token the CLI uses when it works through a running server (a secret). */
+  cliToken: string | undefined;
 }
 
 /** Names the first problem as `VARIABLE: what is wrong`, never echoing the value. */
@@ -345,6 +349,7 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     },
     approvals: { required: raw.UCLEDGER_APPROVALS_REQUIRED, requiredLarge: raw.UCLEDGER_APPROVALS_REQUIRED_LARGE },
     audit: { privateKey: raw.UCLEDGER_AUDIT_KEY, publicKeys: raw.UCLEDGER_AUDIT_PUBLIC_KEY ?? [], anchorSchedule: raw.UCLEDGER_SCHEDULE_ANCHORS },
+    cliToken: raw.UCLEDGER_TOKEN,
   };
 }
 

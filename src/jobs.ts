@@ -13,6 +13,7 @@ import { assertSchedule } from "./scheduler/slots.ts";
 import { syncFiles, type FilesLane } from "./sync/files/sync-files.ts";
 import type { PageProgress } from "./sync/files/lane-deps.ts";
 import { abandonRunsOfStream } from "./db/queries/sync-runs.ts";
+import { claimManualRun } from "./scheduler/exclusion.ts";
 import type { RunSummary } from "./sync/runs.ts";
 import { createUploadcareClient } from "./sync/uploadcare/create-client.ts";
 import { syncUsage } from "./sync/usage/sync-usage.ts";
@@ -272,4 +273,43 @@ function referenceJobs(runtime: Runtime): [string, JobDefinition][] {
       },
     ],
   ];
+}
+
+/** What one `ucledger sync files` pass did: the runs, and the refusals of projects whose stream was held. */
+export interface ManualFilesSync {
+  summaries: RunSummary[];
+  held: string[];
+}
+
+/**
+ * One pass of the files stream by hand, for each project: each takes the
+ * stream's claim like a scheduled run, so it never overlaps one; a project
+ * whose stream is held is not synced and its holder named in `held`. Shared by
+ * `ucledger sync files` and the server that runs it for a CLI (src/api/cli-bridge.ts).
+ */
+export async function runManualFilesSync(
+  runtime: Pick<Runtime, "database" | "logger">,
+  streams: Streams,
+  input: { projectKeys: string[]; lanes: FilesLane[]; holder: string; onPage?: (projectKey: string, progress: PageProgress) => void; onProjectDone?: (projectKey: string) => void },
+): Promise<ManualFilesSync> {
+  const summaries: RunSummary[] = [];
+  const held: string[] = [];
+  for (const projectKey of input.projectKeys) {
+    const claim = await claimManualRun(runtime.database.db, runtime.logger, { projectKey, stream: "files", holder: input.holder });
+    if (claim.kind === "refused") {
+      held.push(claim.message);
+      continue;
+    }
+    try {
+      summaries.push(
+        ...(await claim.run(
+          (lease) => streams.files(projectKey, input.lanes, { ...lease, by: input.holder, logger: runtime.logger, onPage: (p) => input.onPage?.(projectKey, p) }),
+          (runs) => failureOf("ucledger sync files", runs),
+        )),
+      );
+    } finally {
+      input.onProjectDone?.(projectKey);
+    }
+  }
+  return { summaries, held };
 }

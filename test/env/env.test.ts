@@ -47,7 +47,22 @@ describe("parseEnv", () => {
       protection: { holdKey: "ucledger_hold", holdValue: "true", recentUploadHours: 1, haltFailureRate: 0.1, haltMinAttempted: 20 },
       migrateDatabaseUrl: undefined,
       analystRole: undefined,
+      cliToken: undefined,
     });
+  });
+
+  it.each([
+    ["ledger@example.com"],
+    ["ucledger <ledger@example.com>"],
+    ['"ucledger, the ledger" <ledger@example.com>'],
+    ["<ledger@example.com>"],
+  ])("accepts REPORT_FROM %s as mail clients write it, and keeps it as written", (from) => {
+    const env = parseEnv({ SMTP_URL: "smtp://mail:25", REPORT_FROM: from, REPORT_RECIPIENTS: "a@example.com" });
+    expect(env.mail.from).toBe(from);
+  });
+
+  it.each([["ledger"], ["ucledger <not an address>"], ["ucledger <a@example.com"], ["a@example.com, b@example.com"]])("refuses REPORT_FROM %s, saying what a sender looks like", (from) => {
+    expect(() => parseEnv({ REPORT_FROM: from })).toThrow(/^REPORT_FROM: must be an email address, optionally with a display name/);
   });
 
   it.each([
