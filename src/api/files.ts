@@ -70,7 +70,7 @@ const FilesQuery = z.strictObject({
   stored: bool("true: stored (datetime_stored set); false: not stored").optional(),
   removed: bool("true: removed (datetime_removed set); false: not removed").optional(),
   missing: bool("true: no longer listed by Uploadcare").optional(),
-  mime: text(255, "MIME type: exact (`image/png`) or a prefix ending in `/` or `/*` (`image/`)").optional(),
+  mime: text(255, "MIME type: exact (`image/png`), a family (`image`, `image/` or `image/*`)").optional(),
   sizeMin: count("Smallest size in bytes, inclusive").optional(),
   sizeMax: count("Largest size in bytes, inclusive").optional(),
   uploadedFrom: timestamp("Uploaded at or after").optional(),
@@ -78,6 +78,9 @@ const FilesQuery = z.strictObject({
   metadata: repeated(metadataPair, "key=value that must be in the file's metadata; repeat for several (all must match)").optional(),
   appdata: repeated(text(200), "An appdata key that must be present, e.g. uc_clamav_virus_scan; repeatable").optional(),
   filename: text(200, "Case-insensitive substring of the original filename").optional(),
+  infected: bool(
+    "true: files the ClamAV virus-scan add-on found infected (appdata uc_clamav_virus_scan.data.infected = true, as the policy condition and the delete-infected template); false: all others",
+  ).optional(),
   referenced: bool("true: referenced by a reference source (or held by a stale one); false: referenced by none").optional(),
   unreferencedForDays: unreferencedDays.optional(),
   // The issue and docs/references.md spell it this way; both names are accepted.
@@ -136,6 +139,18 @@ function referenceFilter(
   return { referenced: q.referenced, unreferencedForDays: days, referenceAt: now.toISOString() };
 }
 
+/** Top-level MIME types (IANA): a bare one names its family. */
+const MIME_FAMILIES = ["application", "audio", "font", "image", "message", "model", "multipart", "text", "video"];
+
+/** `image` and `image/*` mean the family `image/`; a bare word that is no family is refused with a hint, never matched against nothing. */
+export function mimeFilter(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim().replace(/\*$/, "");
+  if (trimmed.includes("/")) return trimmed;
+  if (MIME_FAMILIES.includes(trimmed.toLowerCase())) return `${trimmed.toLowerCase()}/`;
+  throw new ValidationError(`mime: ${JSON.stringify(value)} is not a MIME type; give one such as image/png, or a family such as image/* (${MIME_FAMILIES.join(", ")})`);
+}
+
 /** The one project holding the file; 404 when none does, 409 when several do and none was named. */
 export async function projectOfFile(deps: ApiDeps, fileUuid: string, project: string | undefined): Promise<string> {
   const db = deps.database.db;
@@ -149,7 +164,7 @@ export function registerFiles(app: App, deps: ApiDeps) {
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid("query");
     const db = deps.database.db;
-    const mime = q.mime?.replace(/\*$/, "");
+    const mime = mimeFilter(q.mime);
     const filter: FileFilter = {
       projects: await resolveProjects(db, q.project),
       stored: q.stored,
@@ -164,6 +179,7 @@ export function registerFiles(app: App, deps: ApiDeps) {
       metadata: q.metadata?.map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)] as [string, string]),
       appdata: q.appdata,
       filename: q.filename,
+      infected: q.infected,
       ...referenceFilter(q, (deps.now ?? (() => new Date()))()),
     };
     const sort = q.sort ?? "uploaded";

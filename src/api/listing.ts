@@ -37,7 +37,7 @@ export interface ListSpec<T> {
   order: KeysetOrder;
   columns: Column<T>[];
   page(after: KeysetPosition | null, limit: number): Promise<{ items: T[]; next: KeysetPosition | null }>;
-  count?(mode: CountMode): Promise<Total>;
+  count?(mode: CountMode): Promise<Total & { atLeast?: number }>;
 }
 
 export interface ListInput {
@@ -57,7 +57,7 @@ export async function respondList<T>(c: Context, deps: { logger: Logger }, spec:
   // Two queries at once: on a server they run on two pool connections.
   const [page, total] = await Promise.all([
     spec.page(after, limit),
-    spec.count ? spec.count(input.count ?? "auto") : Promise.resolve({ total: null, exact: false }),
+    spec.count ? spec.count(input.count ?? "auto") : Promise.resolve<Total & { atLeast?: number }>({ total: null, exact: false }),
   ]);
   return c.json(
     {
@@ -65,6 +65,8 @@ export async function respondList<T>(c: Context, deps: { logger: Logger }, spec:
       nextCursor: page.next ? encodeCursor(spec.scope, page.next) : null,
       total: total.total,
       totalExact: total.exact,
+      // Only when the rows could be neither counted cheaply nor estimated from real statistics.
+      ...("atLeast" in total && total.atLeast !== undefined ? { totalAtLeast: total.atLeast } : {}),
     },
     200,
   );

@@ -18,8 +18,11 @@ export const text = (max: number, description?: string) =>
     .refine(NO_NUL, "must not contain NUL characters")
     .openapi(description ? { description } : {});
 
+const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
 /**
- * An ISO 8601 timestamp (`2024-05-01T12:00:00Z`, microseconds allowed), normalized to the canonical form.
+ * An ISO 8601 timestamp (`2024-05-01T12:00:00Z`, microseconds allowed), or a
+ * plain date meaning the start of that UTC day, normalized to the canonical form.
  * The day must exist: `2024-02-30` is a 400 here, not a database error later.
  */
 export const timestamp = (description: string) =>
@@ -27,9 +30,10 @@ export const timestamp = (description: string) =>
     .string()
     .max(40)
     .transform((value, ctx) => {
-      const canonical = exactTimestamp(value);
+      // A plain date, as people type it and date inputs send it, is the start of that day in UTC.
+      const canonical = exactTimestamp(PLAIN_DATE.test(value) ? `${value}T00:00:00Z` : value);
       if (canonical !== null) return canonical;
-      ctx.addIssue({ code: "custom", message: "must be an ISO 8601 timestamp that exists, such as 2024-05-01T12:00:00Z, between 1900 and 9999" });
+      ctx.addIssue({ code: "custom", message: "must be a date (2024-05-01, the start of that UTC day) or an ISO 8601 timestamp (2024-05-01T12:00:00Z) that exists, between 1900 and 9999" });
       return z.NEVER;
     })
     .openapi({ type: "string", format: "date-time", description, example: "2024-05-01T00:00:00Z" });
@@ -52,8 +56,9 @@ export const bool = (description: string) =>
 export const count = (description: string) =>
   z
     .string()
-    .regex(/^\d{1,15}$/, "must be a whole number")
-    .transform(Number)
+    .refine((v) => !/^\s*-/.test(v), "must not be negative")
+    .refine((v) => /^\s*-/.test(v) || /^\d{1,15}$/.test(v.trim()), "must be a whole number, such as 1024")
+    .transform((v) => Number(v.trim()))
     .openapi({ type: "integer", minimum: 0, description });
 
 /** A parameter that may repeat and may hold comma-separated values: `kind=a,b&kind=c`. */

@@ -35,6 +35,7 @@ export interface ListPage<T> {
   nextCursor: string | null;
   total: number | null;
   totalExact: boolean;
+  totalAtLeast?: number;
 }
 
 /** Every project the ledger knows (a handful: one page holds them). */

@@ -48,12 +48,34 @@ export function Notice({ kind, children }: { kind: "error" | "ok" | "info"; chil
 export const CsrfField = ({ token }: { token: string }) => <input type="hidden" name={CSRF_FIELD} value={token} />;
 
 /** "Next page" for keyset paging: the same filters with the API's cursor. */
-export function Pager({ path, query, nextCursor, total, totalExact, shown }: { path: string; query: Query; nextCursor: string | null; total: number | null; totalExact: boolean; shown: number }) {
+/** "of 2,000", "of about 1.2 million" (from real statistics only), or "of more than 100,000" (see countHonestly). */
+export function totalText(total: number | null, totalExact: boolean, totalAtLeast?: number): string {
+  if (total !== null) return ` of ${totalExact ? "" : "about "}${formatCount(total)}`;
+  return totalAtLeast !== undefined ? ` of more than ${formatCount(totalAtLeast)}` : "";
+}
+
+export function Pager({
+  path,
+  query,
+  nextCursor,
+  total,
+  totalExact,
+  totalAtLeast,
+  shown,
+}: {
+  path: string;
+  query: Query;
+  nextCursor: string | null;
+  total: number | null;
+  totalExact: boolean;
+  totalAtLeast?: number | undefined;
+  shown: number;
+}) {
   return (
     <nav class="pager" aria-label="Pages">
-      <span>
+      <span data-total>
         {shown === 0 ? "nothing" : `${formatCount(shown)} shown`}
-        {total !== null ? ` of ${totalExact ? "" : "about "}${formatCount(total)}` : ""}
+        {totalText(total, totalExact, totalAtLeast)}
       </span>
       {query["cursor"] ? <a href={`${path}${queryString({ ...query, cursor: undefined })}`}>First page</a> : null}
       {nextCursor ? <a href={`${path}${queryString({ ...query, cursor: nextCursor })}`}>Next page →</a> : null}

@@ -2,7 +2,8 @@ import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
 import { isoColumn } from "./iso.ts";
-import { countRows, pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection, type Total } from "./keyset.ts";
+import { countHonestly, type HonestTotal } from "./honest-count.ts";
+import { pageAcrossProjects, type CountMode, type KeysetOrder, type KeysetPosition, type SortDirection } from "./keyset.ts";
 import { likePattern, likePrefix } from "./like.ts";
 import { fileReferenceStatus, referencedAt, unreferencedFor } from "./reference-status.ts";
 
@@ -25,6 +26,8 @@ export interface FileFilter {
   appdata?: string[] | undefined;
   /** Case-insensitive substring of the original filename. */
   filename?: string | undefined;
+  /** true: the ClamAV add-on found the file infected; false: it did not say so (unscanned files included). */
+  infected?: boolean | undefined;
   /** true: referenced (a stale source's hold included); false: unreferenced (docs/references.md). */
   referenced?: boolean | undefined;
   /** Unreferenced for at least this many days (implies referenced=false). */
@@ -110,6 +113,15 @@ export function fileOrder(sort: FileSort, direction: SortDirection): KeysetOrder
   return { lead: [lead], tie: { expr: sql`files.uuid`, cast: "uuid", field: "uuid" }, direction };
 }
 
+/**
+ * Where the virus-scan add-on says a file is infected: the same test as the
+ * policy condition `{kind: "appdata", path: "uc_clamav_virus_scan.data.infected",
+ * op: "equals", value: true}` (the delete-infected template), so the files
+ * list's filter and a plan agree on every file.
+ */
+export const INFECTED_PATH = "uc_clamav_virus_scan.data.infected";
+const INFECTED = sql`coalesce((appdata #> ${sql.param(INFECTED_PATH.split("."))}::text[]) = 'true'::jsonb, false)`;
+
 /** The filter as SQL conditions, project aside; each matches an index where one helps. */
 function conditions(filter: FileFilter): SQL[] {
   const where: SQL[] = [];
@@ -127,6 +139,7 @@ function conditions(filter: FileFilter): SQL[] {
   for (const [key, value] of filter.metadata ?? []) where.push(sql`metadata @> ${JSON.stringify({ [key]: value })}::jsonb`);
   for (const key of filter.appdata ?? []) where.push(sql`jsonb_exists(coalesce(appdata, '{}'::jsonb), ${key})`);
   if (filter.filename !== undefined) where.push(sql`original_filename ilike ${likePattern(filter.filename)}`);
+  if (filter.infected !== undefined) where.push(filter.infected ? INFECTED : sql`not ${INFECTED}`);
   if (filter.referenced === true) where.push(referencedAt("files", referenceTime(filter)));
   if (filter.referenced === false || filter.unreferencedForDays !== undefined) {
     where.push(unreferencedFor("files", referenceTime(filter), filter.unreferencedForDays ?? 0));
@@ -174,8 +187,8 @@ export async function listFiles(
   return { items: page.rows.map(toFileSummary), next: page.next };
 }
 
-export async function countFiles(db: Queryable, filter: FileFilter, mode: CountMode): Promise<Total> {
-  return countRows(db, {
+export async function countFiles(db: Queryable, filter: FileFilter, mode: CountMode): Promise<HonestTotal> {
+  return countHonestly(db, {
     from: sql`files`,
     where: [sql`project_key = any(${sql.param(filter.projects)}::text[])`, ...conditions(filter)],
     mode,

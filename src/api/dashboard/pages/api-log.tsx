@@ -84,7 +84,7 @@ export async function apiLogPage(ctx: PageContext) {
           ))}
         </Table>
       )}
-      <Pager path="/dashboard/api-log" query={page} nextCursor={requests.nextCursor} total={requests.total} totalExact={requests.totalExact} shown={requests.data.length} />
+      <Pager path="/dashboard/api-log" query={page} nextCursor={requests.nextCursor} total={requests.total} totalExact={requests.totalExact} totalAtLeast={requests.totalAtLeast} shown={requests.data.length} />
     </>
   );
 }

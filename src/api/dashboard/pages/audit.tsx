@@ -100,7 +100,7 @@ export async function auditPage(ctx: PageContext) {
           ))}
         </Table>
       )}
-      <Pager path="/dashboard/audit" query={page} nextCursor={events.nextCursor} total={events.total} totalExact={events.totalExact} shown={events.data.length} />
+      <Pager path="/dashboard/audit" query={page} nextCursor={events.nextCursor} total={events.total} totalExact={events.totalExact} totalAtLeast={events.totalAtLeast} shown={events.data.length} />
     </>
   );
 }

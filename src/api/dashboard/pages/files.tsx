@@ -131,7 +131,7 @@ export async function filesPage(ctx: PageContext) {
           ))}
         </Table>
       )}
-      <Pager path="/dashboard/files" query={page} nextCursor={files.nextCursor} total={files.total} totalExact={files.totalExact} shown={files.data.length} />
+      <Pager path="/dashboard/files" query={page} nextCursor={files.nextCursor} total={files.total} totalExact={files.totalExact} totalAtLeast={files.totalAtLeast} shown={files.data.length} />
     </>
   );
 }

@@ -1,32 +1,64 @@
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import type { ProjectStats, Tally } from "../../../db/queries/stats.ts";
 import type { OrphansSection } from "../../../reports/weekly/orphans.ts";
-import { isoWeekOf, localDate } from "../../../reports/weekly/period.ts";
+import { isoWeekOf, localDate, previousCompleteWeek, shiftWeek, weekPeriod } from "../../../reports/weekly/period.ts";
 import { formatBytes, formatCount } from "../../../reports/weekly/format.ts";
 import { projectList, type PageContext } from "../context.ts";
-import { Bytes, Count, Empty, Status, Table, Time } from "../ui.tsx";
+import { Bytes, Count, Empty, Notice, Status, Table, Time } from "../ui.tsx";
 import { loadSyncHealth, SyncHealth } from "./sync-health.tsx";
 
 const WEEK = /^\d{4}-W\d{2}$/;
 
-function ProjectPicker({ projects, selected, week }: { projects: ProjectEntry[]; selected: string; week: string }) {
+/** A week that exists (`2026-W53` only in long years); anything else falls back to the default. */
+function isWeek(text: string, timezone: string): boolean {
+  if (!WEEK.test(text)) return false;
+  try {
+    weekPeriod(text, timezone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `2026-11-23 – Sun 2026-11-29`: the week's local dates. */
+function weekRange(week: string, timezone: string): string {
+  const days = weekPeriod(week, timezone).days;
+  return `${days[0]!.date} – ${days[days.length - 1]!.date}`;
+}
+
+/**
+ * Project and week, always shown: the week is the last complete one unless
+ * `?week=` asks for another (the running week is marked partial).
+ */
+function WeekPicker({ projects, selected, week, current }: { projects: ProjectEntry[]; selected: string; week: string; current: string }) {
+  const href = (w: string) => `/dashboard?${new URLSearchParams({ project: selected, week: w }).toString()}`;
+  const next = shiftWeek(week, 1);
   return (
-    <form class="filters" method="get" action="/dashboard">
-      <label>
-        Project
-        <select name="project">
-          {projects.map((p) => (
-            <option value={p.projectKey} selected={p.projectKey === selected}>
-              {p.name} ({p.projectKey})
-            </option>
-          ))}
-        </select>
-      </label>
+    <form class="filters" method="get" action="/dashboard" aria-label="Project and week">
+      {projects.length > 1 ? (
+        <label>
+          Project
+          <select name="project">
+            {projects.map((p) => (
+              <option value={p.projectKey} selected={p.projectKey === selected}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : (
+        <input type="hidden" name="project" value={selected} />
+      )}
       <label>
         Week
-        <input name="week" value={week} pattern="\d{4}-W\d{2}" placeholder="2026-W47" size={9} />
+        <input name="week" value={week} pattern="\d{4}-W\d{2}" placeholder="2026-W47" size={9} aria-describedby="week-hint" />
       </label>
       <button type="submit">Show</button>
+      <a href={href(shiftWeek(week, -1))}>← {shiftWeek(week, -1)}</a>
+      {next <= current ? <a href={href(next)}>{next} →</a> : null}
+      <span id="week-hint" class="muted">
+        ISO week, such as 2026-W47
+      </span>
     </form>
   );
 }
@@ -115,22 +147,34 @@ export async function overviewPage(ctx: PageContext) {
   const asked = ctx.url.searchParams.get("project");
   const project = projects.find((p) => p.projectKey === asked) ?? projects[0]!;
   const askedWeek = ctx.url.searchParams.get("week") ?? "";
-  const week = WEEK.test(askedWeek) ? askedWeek : isoWeekOf(localDate(ctx.now(), ctx.timezone));
+  const now = ctx.now();
+  const current = isoWeekOf(localDate(now, ctx.timezone));
+  // The last complete week by default: a running week draws its future days as zero.
+  const week = isWeek(askedWeek, ctx.timezone) && askedWeek <= current ? askedWeek : previousCompleteWeek(now, ctx.timezone);
+  const partial = week === current;
   const key = project.projectKey;
 
   const [stats, syncHealth, overview] = await Promise.all([
     ctx.api.get<{ projects: ProjectStats[] }>("/v1/stats/summary", { project: key }),
     loadSyncHealth(ctx, key),
-    ctx.weekOverview({ projectKey: key, week, timezone: ctx.timezone, now: ctx.now() }),
+    ctx.weekOverview({ projectKey: key, week, timezone: ctx.timezone, now }),
   ]);
   const figures = stats.projects[0]!;
   const usage = overview.report.usage;
-  return (
+  return {
+    title: `Overview · ${project.name}`,
+    body: (
     <>
-      {projects.length > 1 || askedWeek ? <ProjectPicker projects={projects} selected={key} week={week} /> : null}
+      <WeekPicker projects={projects} selected={key} week={week} current={current} />
       <p class="muted">
-        {project.name} <code>{key}</code>
+        <strong>{project.name}</strong> <span title="Uploadcare public key">({key})</span>
         {project.isDemo ? " — the built-in demo sandbox, not a real Uploadcare project" : ""}
+        {projects.length > 1 ? (
+          <>
+            {" "}
+            · <a href="/dashboard/projects">All projects at a glance</a>
+          </>
+        ) : null}
       </p>
       <h2>Files by state</h2>
       {figures.files.count === 0 ? (
@@ -142,9 +186,14 @@ export async function overviewPage(ctx: PageContext) {
       )}
       <h2>Sync health</h2>
       <SyncHealth projectKey={key} data={syncHealth} />
-      <h2>
-        Week {week} <span class="muted">({ctx.timezone}; compared with the week before)</span>
+      <h2 data-week={week}>
+        Week {week} <span class="muted">({weekRange(week, ctx.timezone)}, {ctx.timezone}; compared with the week before)</span>
       </h2>
+      {partial ? (
+        <Notice kind="info">
+          This week is still running: its figures stop at today and the days still to come show as zero. <a href={`/dashboard?project=${encodeURIComponent(key)}`}>Show the last complete week</a>.
+        </Notice>
+      ) : null}
       <div class="charts">
         {overview.charts.map((c) => (
           <img src={c.src} alt={c.title} width={640} loading="lazy" />
@@ -187,5 +236,6 @@ export async function overviewPage(ctx: PageContext) {
         </Table>
       )}
     </>
-  );
+    ),
+  };
 }

@@ -243,7 +243,7 @@ export async function planPage(ctx: PageContext, id: string, outcome?: { error?:
           <a href={`/v1/plans/${id}/items?format=csv`}>Download CSV</a>
         </form>
         {items.data.length === 0 ? <Empty title="No item with this status." /> : <Items items={items.data} projectKey={plan.projectKey} />}
-        <Pager path={`/dashboard/plans/${id}`} query={page} nextCursor={items.nextCursor} total={items.total} totalExact={items.totalExact} shown={items.data.length} />
+        <Pager path={`/dashboard/plans/${id}`} query={page} nextCursor={items.nextCursor} total={items.total} totalExact={items.totalExact} totalAtLeast={items.totalAtLeast} shown={items.data.length} />
       </>
     ),
   };

@@ -92,7 +92,7 @@ export async function plansPage(ctx: PageContext, notice?: string) {
           ))}
         </Table>
       )}
-      <Pager path="/dashboard/plans" query={page} nextCursor={plans.nextCursor} total={plans.total} totalExact={plans.totalExact} shown={plans.data.length} />
+      <Pager path="/dashboard/plans" query={page} nextCursor={plans.nextCursor} total={plans.total} totalExact={plans.totalExact} totalAtLeast={plans.totalAtLeast} shown={plans.data.length} />
     </>
   );
 }

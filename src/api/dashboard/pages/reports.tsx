@@ -33,7 +33,7 @@ export async function reportsPage(ctx: PageContext) {
           </tr>
         ))}
       </Table>
-      <Pager path="/dashboard/reports" query={page} nextCursor={reports.nextCursor} total={reports.total} totalExact={reports.totalExact} shown={reports.data.length} />
+      <Pager path="/dashboard/reports" query={page} nextCursor={reports.nextCursor} total={reports.total} totalExact={reports.totalExact} totalAtLeast={reports.totalAtLeast} shown={reports.data.length} />
     </>
   );
 }

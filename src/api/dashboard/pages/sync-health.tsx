@@ -1,13 +1,21 @@
-import type { SyncRunEntry } from "../../../db/queries/sync-runs.ts";
+import { syncLaneSummary, type LaneSummary } from "../../../db/queries/sync-summary.ts";
 import { formatCount } from "../../../reports/weekly/format.ts";
 import { QUARANTINE_PATH } from "../../quarantine.ts";
 import type { ListPage, PageContext } from "../context.ts";
 import { Empty, Notice, Status, Table, Time } from "../ui.tsx";
 
-/** The overview's sync health: the latest runs, and the upstream records the sync could not store as sent. */
+/**
+ * The overview's sync health: per stream and lane, the last success, how far
+ * behind it is and the failures of the last week (not the minute-by-minute
+ * list of webhook runs that found nothing), and the upstream records the sync
+ * could not store as sent. Every run stays listed at GET /v1/sync/runs.
+ */
+
+/** Failures are counted over this many days. */
+export const HEALTH_WINDOW_DAYS = 7;
 
 export interface SyncHealthData {
-  runs: SyncRunEntry[];
+  lanes: LaneSummary[];
   setAside: number;
   escaped: number;
 }
@@ -16,12 +24,23 @@ export async function loadSyncHealth(ctx: PageContext, projectKey: string): Prom
   // Exact counts: the quarantine holds one row per distinct bad record, a handful, not millions.
   const quarantined = (disposition: string) =>
     ctx.api.get<ListPage<unknown>>(QUARANTINE_PATH, { project: projectKey, disposition, limit: 1, count: "exact" }).then((p) => p.total ?? 0);
-  const [runs, setAside, escaped] = await Promise.all([
-    ctx.api.get<ListPage<SyncRunEntry>>("/v1/sync/runs", { project: projectKey, limit: 8, count: "none" }),
+  const now = ctx.now();
+  const [lanes, setAside, escaped] = await Promise.all([
+    syncLaneSummary(ctx.db, { projectKey, since: new Date(now.getTime() - HEALTH_WINDOW_DAYS * 86_400_000), now }),
     quarantined("set_aside"),
     quarantined("stored_escaped"),
   ]);
-  return { runs: runs.data, setAside, escaped };
+  return { lanes, setAside, escaped };
+}
+
+/** `4 min`, `3 h 5 min`, `2 d 4 h`: how long ago, in words a glance reads. */
+export function formatLag(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 function Quarantine({ projectKey, setAside, escaped }: { projectKey: string; setAside: number; escaped: number }) {
@@ -42,7 +61,7 @@ function Quarantine({ projectKey, setAside, escaped }: { projectKey: string; set
 
 export function SyncHealth({ projectKey, data }: { projectKey: string; data: SyncHealthData }) {
   const quarantine = <Quarantine projectKey={projectKey} setAside={data.setAside} escaped={data.escaped} />;
-  if (data.runs.length === 0) {
+  if (data.lanes.length === 0) {
     return (
       <>
         <Empty title="No sync has run yet.">
@@ -52,30 +71,30 @@ export function SyncHealth({ projectKey, data }: { projectKey: string; data: Syn
       </>
     );
   }
+  const runs = `/v1/sync/runs?project=${encodeURIComponent(projectKey)}`;
   return (
     <>
       {quarantine}
-      <Table caption="Latest sync runs" head={["Stream", "Lane", "Started", "Finished", "Status", "Seen", "New", "Changed", "Error"]}>
-        {data.runs.map((r) => (
-          <tr class={r.status === "failed" || r.status === "abandoned" ? "error" : undefined}>
-            <td>{r.stream}</td>
-            <td>{r.lane}</td>
+      <Table caption="Sync health by lane" head={["Stream", "Lane", "Last success", "Behind by", "Last run", `Failures (${HEALTH_WINDOW_DAYS} days)`, "Last error"]}>
+        {data.lanes.map((l) => (
+          <tr class={l.failures > 0 || (l.lastStatus !== null && l.lastStatus !== "ok" && l.lastStatus !== "running" && l.lastStatus !== "skipped") ? "error" : undefined}>
+            <td>{l.stream}</td>
+            <td>{l.lane}</td>
+            <td>{l.lastSuccessAt ? <Time iso={l.lastSuccessAt} /> : <span class="muted">never</span>}</td>
+            <td class="num">{l.lagSeconds === null ? "—" : formatLag(l.lagSeconds)}</td>
             <td>
-              <Time iso={r.startedAt} />
+              {l.lastStatus ? <Status value={l.lastStatus} /> : null} <Time iso={l.lastRunAt} />
             </td>
-            <td>
-              <Time iso={r.finishedAt} />
+            <td class="num">
+              {formatCount(l.failures)} <span class="muted">of {formatCount(l.runs)} runs</span>
             </td>
-            <td>
-              <Status value={r.status} />
-            </td>
-            <td class="num">{formatCount(r.seen)}</td>
-            <td class="num">{formatCount(r.inserted)}</td>
-            <td class="num">{formatCount(r.changed)}</td>
-            <td>{r.error ?? ""}</td>
+            <td>{l.lastError ?? ""}</td>
           </tr>
         ))}
       </Table>
+      <p class="muted">
+        Every run: <a href={runs}>GET /v1/sync/runs</a> (JSON) · <a href={`${runs}&format=csv`}>CSV</a>
+      </p>
     </>
   );
 }
