@@ -77,13 +77,45 @@ export async function appendEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   const head = lockedHead ?? (await lockChainHead(tx, projectKey));
+  const { rows, next } = chainLinks(head, projectKey, events);
+
+  // The batch travels as one JSON parameter: cheaper than arrays of escaped JSON texts.
+  await tx.execute(sql`
+    insert into file_events (project_key, seq, file_uuid, kind, before, after, occurred_at, observed_at,
+                             source, run_id, plan_id, actor, prev_hash, hash)
+    select ${projectKey}, e.seq, e.file_uuid, e.kind, e.before, e.after, e.occurred_at, e.observed_at,
+           e.source, e.run_id, e.plan_id, e.actor, e.prev_hash, e.hash
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as e(seq bigint, file_uuid uuid, kind text, before jsonb, after jsonb, occurred_at timestamptz,
+           observed_at timestamptz, source text, run_id text, plan_id text, actor text, prev_hash text, hash text)`);
+  await moveChainHead(tx, projectKey, next);
+}
+
+/** One event as it is stored: its place in the chain and the hash that links it. */
+export interface ChainLink {
+  seq: number;
+  file_uuid: string | null;
+  kind: EventKind;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  occurred_at: string | null;
+  observed_at: string;
+  source: EventSource;
+  run_id: string | null;
+  plan_id: string | null;
+  actor: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Gives each event the next place after `head` and links it to the one before. */
+export function chainLinks(head: ChainHead, projectKey: string, events: NewEvent[]): { rows: ChainLink[]; next: ChainHead } {
   let seq = head.lastSeq;
   let prevHash = head.lastHash;
-
-  const rows = events.map((event) => {
+  const rows = events.map((event): ChainLink => {
     seq += 1;
     const hash = eventHash(prevHash, projectKey, seq, event);
-    const row = {
+    const row: ChainLink = {
       seq,
       file_uuid: event.fileUuid,
       kind: event.kind,
@@ -101,17 +133,12 @@ export async function appendEvents(
     prevHash = hash;
     return row;
   });
+  return { rows, next: { lastSeq: seq, lastHash: prevHash } };
+}
 
-  // The batch travels as one JSON parameter: cheaper than arrays of escaped JSON texts.
-  await tx.execute(sql`
-    insert into file_events (project_key, seq, file_uuid, kind, before, after, occurred_at, observed_at,
-                             source, run_id, plan_id, actor, prev_hash, hash)
-    select ${projectKey}, e.seq, e.file_uuid, e.kind, e.before, e.after, e.occurred_at, e.observed_at,
-           e.source, e.run_id, e.plan_id, e.actor, e.prev_hash, e.hash
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-      as e(seq bigint, file_uuid uuid, kind text, before jsonb, after jsonb, occurred_at timestamptz,
-           observed_at timestamptz, source text, run_id text, plan_id text, actor text, prev_hash text, hash text)`);
+/** Moves the locked head to the last link appended. */
+export async function moveChainHead(tx: Queryable, projectKey: string, head: ChainHead): Promise<void> {
   await tx.execute(
-    sql`update audit_chain_heads set last_seq = ${seq}, last_hash = ${prevHash} where project_key = ${projectKey}`,
+    sql`update audit_chain_heads set last_seq = ${head.lastSeq}, last_hash = ${head.lastHash} where project_key = ${projectKey}`,
   );
 }

@@ -39,6 +39,10 @@ export interface ListOptions extends ListCursor {
   removed?: boolean;
   stored?: boolean;
   limit?: number;
+  /** Newest first (`-datetime_uploaded`): the backfill's probe for a list's last upload. */
+  newestFirst?: boolean;
+  /** Told of each 429 before its retry, so concurrent pagers can slow down together. */
+  onThrottled?: () => void;
 }
 
 export interface BatchResult {
@@ -75,7 +79,7 @@ export class UploadcareClient {
         method: "GET",
         path: "/files/",
         query: {
-          ordering: "datetime_uploaded",
+          ordering: options.newestFirst ? "-datetime_uploaded" : "datetime_uploaded",
           limit: String(options.limit ?? this.pageLimit),
           from: options.from,
           offset: options.offset ? String(options.offset) : undefined,
@@ -83,6 +87,7 @@ export class UploadcareClient {
           stored: options.stored === undefined ? undefined : String(options.stored),
           include: "appdata",
         },
+        onThrottled: options.onThrottled,
       },
       parseFilesPage,
     );

@@ -36,6 +36,8 @@ export interface RawRequest {
   body?: unknown;
   /** `rest`: signed v0.7 request; `project`: Project API with the Bearer token. */
   api?: "rest" | "project";
+  /** Called when Uploadcare answers 429, before the wait and retry. */
+  onThrottled?: () => void;
 }
 
 interface Attempt<T> {
@@ -100,42 +102,55 @@ export class UploadcareTransport {
     const api = request.api ?? "rest";
 
     return this.withRetries(request.method, request.path, url.search.slice(1) || null, api, undefined, async (requestedAt) => {
-      const headers = await this.headersFor(api, url, request.method, body);
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(this.deps.policy.timeoutMs) });
-        text = await response.text();
-      } catch (err) {
-        return { outcome: { kind: "network_error" }, status: null, bytes: null, error: describeNetworkError(err) };
-      }
-      const bytes = Buffer.byteLength(text);
-      const outcome = classifyStatus(response.status, response.headers.get("retry-after"));
-      if (outcome.kind !== "ok") {
-        const detail = upstreamDetail(text);
-        const error = `${request.method} ${request.path} answered ${response.status}${detail ? `: ${detail}` : ""}`;
-        return {
-          outcome,
-          status: response.status,
-          bytes,
-          error,
-          fatal: outcome.kind === "client_error" ? new UpstreamError(error, { status: response.status }) : undefined,
-        };
-      }
-      let json: unknown;
-      try {
-        json = text === "" ? null : JSON.parse(text);
-      } catch {
-        // A body cut off mid-JSON: the answer never arrived whole, so ask again.
-        return { outcome: { kind: "network_error" }, status: response.status, bytes, error: `unreadable JSON body (${bytes} bytes)` };
-      }
-      try {
-        return { outcome, status: response.status, bytes, error: null, value: { status: response.status, data: parse(json), requestedAt } };
-      } catch (err) {
-        const message = `${request.method} ${request.path}: unexpected answer: ${(err as Error).message}`;
-        return { outcome: { kind: "client_error" }, status: response.status, bytes, error: message, fatal: new UpstreamError(message, { cause: err }) };
-      }
+      const attempt = await this.attemptJson(request, url, body, api, parse, requestedAt);
+      if (attempt.outcome.kind === "throttled") request.onThrottled?.();
+      return attempt;
     });
+  }
+
+  private async attemptJson<T>(
+    request: RawRequest,
+    url: URL,
+    body: string | undefined,
+    api: "rest" | "project",
+    parse: (json: unknown) => T,
+    requestedAt: Date,
+  ): Promise<Attempt<{ status: number; data: T; requestedAt: Date }>> {
+    const headers = await this.headersFor(api, url, request.method, body);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, { method: request.method, headers, body, signal: AbortSignal.timeout(this.deps.policy.timeoutMs) });
+      text = await response.text();
+    } catch (err) {
+      return { outcome: { kind: "network_error" }, status: null, bytes: null, error: describeNetworkError(err) };
+    }
+    const bytes = Buffer.byteLength(text);
+    const outcome = classifyStatus(response.status, response.headers.get("retry-after"));
+    if (outcome.kind !== "ok") {
+      const detail = upstreamDetail(text);
+      const error = `${request.method} ${request.path} answered ${response.status}${detail ? `: ${detail}` : ""}`;
+      return {
+        outcome,
+        status: response.status,
+        bytes,
+        error,
+        fatal: outcome.kind === "client_error" ? new UpstreamError(error, { status: response.status }) : undefined,
+      };
+    }
+    let json: unknown;
+    try {
+      json = text === "" ? null : JSON.parse(text);
+    } catch {
+      // A body cut off mid-JSON: the answer never arrived whole, so ask again.
+      return { outcome: { kind: "network_error" }, status: response.status, bytes, error: `unreadable JSON body (${bytes} bytes)` };
+    }
+    try {
+      return { outcome, status: response.status, bytes, error: null, value: { status: response.status, data: parse(json), requestedAt } };
+    } catch (err) {
+      const message = `${request.method} ${request.path}: unexpected answer: ${(err as Error).message}`;
+      return { outcome: { kind: "client_error" }, status: response.status, bytes, error: message, fatal: new UpstreamError(message, { cause: err }) };
+    }
   }
 
   /**
