@@ -27,6 +27,9 @@ export function createMetrics(db: Db, now: () => Date = () => new Date()): Metri
   const registry = new Registry();
   // process_* and nodejs_*: CPU, memory, file descriptors, heap spaces, event-loop lag and GC durations.
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges `_total`, a suffix Prometheus keeps for counters (promtool check metrics
+  // refuses it); each is the sum of its by-type gauge without the suffix (nodejs_active_handles{type}), kept.
+  for (const name of ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"]) registry.removeSingleMetric(name);
   const uploadcareRequests = new Counter({
     name: "ucledger_uploadcare_requests_total",
     help: "Requests this instance made to Uploadcare, by project, API and HTTP status (\"none\" when no answer came).",
