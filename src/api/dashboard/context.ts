@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client.ts";
+import type { DecisionServices } from "../../decisions/services.ts";
 import type { ProjectEntry } from "../../db/queries/project-list.ts";
 import type { Caller } from "../auth.ts";
 import type { ApiClient } from "./api-client.ts";
@@ -16,6 +17,8 @@ export interface PageContext {
   now: () => Date;
   /** The overview's week figures and charts, kept for a minute. */
   weekOverview: WeekOverviews;
+  /** The deployment's decision limits, protection and approval rules, for previews that match the API's dry run. */
+  decisions: Pick<DecisionServices, "settings" | "protection" | "approvals">;
 }
 
 export const canOperate = (caller: Caller) => caller.role === "operator" || caller.role === "admin";

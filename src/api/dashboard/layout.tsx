@@ -5,6 +5,7 @@ import { CsrfField } from "./ui.tsx";
 
 export const SECTIONS = [
   { id: "overview", label: "Overview", href: "/dashboard" },
+  { id: "projects", label: "All projects", href: "/dashboard/projects" },
   { id: "files", label: "Files", href: "/dashboard/files" },
   { id: "audit", label: "Audit", href: "/dashboard/audit" },
   { id: "plans", label: "Plans", href: "/dashboard/plans" },

@@ -3,12 +3,13 @@ import type { Child } from "hono/jsx";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Db } from "../../db/client.ts";
+import type { DecisionServices } from "../../decisions/services.ts";
 import type { Logger } from "../../logger.ts";
 import type { App } from "../app.ts";
 import { ApiFailure, apiClient } from "./api-client.ts";
 import { ASSETS } from "./assets.ts";
 import { weekOverviews } from "./charts.ts";
-import type { PageContext } from "./context.ts";
+import { canOperate, projectList, type PageContext } from "./context.ts";
 import { Layout, type PageShell, type SectionId } from "./layout.tsx";
 import { apiLogPage } from "./pages/api-log.tsx";
 import { auditPage } from "./pages/audit.tsx";
@@ -16,6 +17,8 @@ import { filePage } from "./pages/file.tsx";
 import { filesPage } from "./pages/files.tsx";
 import { overviewPage } from "./pages/overview.tsx";
 import { planPage } from "./pages/plan.tsx";
+import { policyNewPage, previewTemplatePolicy, policyBody, readPolicyForm, refusalText } from "./pages/policy-new.tsx";
+import { projectsPage } from "./pages/projects.tsx";
 import { plansPage } from "./pages/plans.tsx";
 import { reportPage, reportsPage } from "./pages/reports.tsx";
 import { signInBody } from "./pages/sign-in.tsx";
@@ -34,6 +37,8 @@ export interface DashboardDeps {
   logger: Logger;
   timezone: string;
   now: () => Date;
+  /** The API's decision services (the same object), for the policy form's preview. */
+  decisions?: DecisionServices | undefined;
 }
 
 const UUID = "[0-9a-fA-F-]{36}";
@@ -67,6 +72,7 @@ function safeNext(value: unknown): string {
 export function registerDashboard(app: App, deps: DashboardDeps) {
   const db = deps.database.db;
   const weekOverview = weekOverviews(db);
+  const decisions = { settings: deps.decisions?.settings, protection: deps.decisions?.protection, approvals: deps.decisions?.approvals };
 
   app.get("/", (c) => c.redirect("/dashboard", 302));
   app.use("/dashboard", security);
@@ -117,7 +123,7 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
         if (c.req.method !== "GET") return c.redirect("/dashboard/sign-in", 303);
         return c.redirect(`/dashboard/sign-in?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
       }
-      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.id), url, timezone: deps.timezone, db, now: deps.now, weekOverview };
+      const ctx: PageContext = { caller: session.caller, csrf: csrfToken(c), api: apiClient(app, session.id), url, timezone: deps.timezone, db, now: deps.now, weekOverview, decisions };
       const shell = (t: string): PageShell => ({ title: t, section, caller: session.caller, csrf: ctx.csrf });
       try {
         const built = await build(ctx, c);
@@ -133,6 +139,7 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
     };
 
   app.get("/dashboard", page("overview", "Overview", overviewPage));
+  app.get("/dashboard/projects", page("projects", "All projects", projectsPage));
   app.get("/dashboard/files", page("files", "Files", filesPage));
   app.get(`/dashboard/files/:project{${PROJECT}}/:uuid{${UUID}}`, page("files", "File", (ctx, c) => filePage(ctx, c.req.param("project")!, c.req.param("uuid")!)));
   app.get("/dashboard/audit", page("audit", "Audit", auditPage));
@@ -153,6 +160,30 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
       } catch (err) {
         if (err instanceof ApiFailure && err.status !== 401) return plansPage(ctx, err.message);
         throw err;
+      }
+    }),
+  );
+
+  app.get("/dashboard/policies/new", page("plans", "New policy", (ctx) => policyNewPage(ctx)));
+  app.post(
+    "/dashboard/policies/new",
+    page("plans", "New policy", async (ctx, c) => {
+      const body = await c.req.parseBody();
+      const form = readPolicyForm(body);
+      if (!canOperate(ctx.caller)) return policyNewPage(ctx);
+      try {
+        if (body["intent"] === "create") {
+          const created = await ctx.api.post<{ name: string }>("/v1/policies", policyBody(form));
+          return c.redirect(`/dashboard/plans?${new URLSearchParams({ created: created.name }).toString()}`, 303);
+        }
+        const projects = (await projectList(ctx)).map((p) => p.projectKey);
+        const projectKey = projects.includes(form.project) ? form.project : projects.length === 1 ? projects[0]! : null;
+        if (projectKey === null) return policyNewPage(ctx, { form, error: "project: choose the project the policy is for" });
+        return policyNewPage(ctx, { form, preview: await previewTemplatePolicy(ctx, projectKey, form) });
+      } catch (err) {
+        const said = err instanceof ApiFailure && err.status !== 401 ? err.message : refusalText(err);
+        if (said === null) throw err;
+        return policyNewPage(ctx, { form, error: said });
       }
     }),
   );

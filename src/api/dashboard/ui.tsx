@@ -1,6 +1,7 @@
 import type { Child } from "hono/jsx";
 import type { ProjectEntry } from "../../db/queries/project-list.ts";
-import { formatBytes, formatCount } from "../../reports/weekly/format.ts";
+import { formatCount } from "../../reports/weekly/format.ts";
+import { formatBytes } from "../../units.ts";
 import { queryString, type Query } from "./api-client.ts";
 import { CSRF_FIELD } from "./session.ts";
 

@@ -2,7 +2,13 @@ import type { AuditEvent } from "../../../db/queries/events.ts";
 import type { FileDetail } from "../../../db/queries/files.ts";
 import type { ListPage, PageContext } from "../context.ts";
 import { Bytes, Empty, Status, Table, Time } from "../ui.tsx";
-import { stateOf } from "./files.tsx";
+import { InfectedBadge, isInfected, stateOf } from "./files.tsx";
+
+/** What the scan named, when it did. */
+const infectedWith = (appdata: Record<string, unknown> | null) => {
+  const name = (appdata?.["uc_clamav_virus_scan"] as { data?: { infected_with?: unknown } } | undefined)?.data?.infected_with;
+  return typeof name === "string" ? name : undefined;
+};
 
 /** Uploadcare's CDN serves every file at this address (custom CDN names aside). */
 const cdnUrl = (uuid: string) => `https://ucarecdn.com/${uuid}/`;
@@ -136,6 +142,12 @@ export async function filePage(ctx: PageContext, projectKey: string, uuid: strin
           <dt>State</dt>
           <dd>
             <Status value={stateOf(file)} />
+            {isInfected(file.appdata) ? (
+              <>
+                {" "}
+                <InfectedBadge name={infectedWith(file.appdata)} /> <a href={`/dashboard/files?project=${encodeURIComponent(file.projectKey)}&infected=true`}>all infected files</a>
+              </>
+            ) : null}
             {file.missingSince ? (
               <>
                 {" "}

@@ -11,7 +11,7 @@ import { Bytes, Choice, Empty, Pager, Status, Table, Time, fileHref, ProjectChoi
  */
 
 const STATES = ["stored", "unstored", "removed"] as const;
-const PASSED = ["project", "mime", "filename", "sizeMin", "sizeMax", "sort", "order", "missing", "referenced", "unreferencedForDays", "cursor"] as const;
+const PASSED = ["project", "mime", "filename", "sizeMin", "sizeMax", "sort", "order", "missing", "referenced", "unreferencedForDays", "infected", "cursor"] as const;
 
 
 export function apiQuery(page: Record<string, string>): Query {
@@ -27,6 +27,18 @@ export function apiQuery(page: Record<string, string>): Query {
   if (page["appdata"]) query["appdata"] = page["appdata"];
   return query;
 }
+
+/** The ClamAV add-on's verdict in a file's appdata (docs/api.md: `infected`); the filter and the delete-infected template read the same path. */
+export function isInfected(appdata: Record<string, unknown> | null | undefined): boolean {
+  const scan = appdata?.["uc_clamav_virus_scan"] as { data?: { infected?: unknown } } | undefined;
+  return scan?.data?.infected === true;
+}
+
+export const InfectedBadge = ({ name }: { name?: string | undefined }) => (
+  <span class="badge badge-error" title={name ? `ClamAV found ${name}` : "The ClamAV virus scan found this file infected"}>
+    infected
+  </span>
+);
 
 export const stateOf = (f: Pick<FileSummary, "datetimeRemoved" | "datetimeStored">) => (f.datetimeRemoved ? "removed" : f.datetimeStored ? "stored" : "unstored");
 
@@ -53,11 +65,11 @@ function Filters({ page, projects }: { page: Record<string, string>; projects: P
         <input name="appdata" value={field("appdata")} placeholder="uc_clamav_virus_scan" size={16} />
       </label>
       <label>
-        Uploaded from (UTC)
+        Uploaded from (UTC day)
         <input type="date" name="from" value={field("from")} />
       </label>
       <label>
-        Uploaded before (UTC)
+        Uploaded before (UTC day)
         <input type="date" name="to" value={field("to")} />
       </label>
       <label>
@@ -69,6 +81,7 @@ function Filters({ page, projects }: { page: Record<string, string>; projects: P
         <input type="number" min={0} name="sizeMax" value={field("sizeMax")} size={8} />
       </label>
       <Choice name="missing" label="Missing upstream" values={["true", "false"]} selected={page["missing"]} />
+      <Choice name="infected" label="Virus scan found infected" values={["true", "false"]} selected={page["infected"]} />
       <Choice name="referenced" label="Referenced by the app" values={["true", "false"]} selected={page["referenced"]} />
       <label>
         Unreferenced for at least (days)
@@ -114,6 +127,7 @@ export async function filesPage(ctx: PageContext) {
               <td class="name">
                 <a href={fileHref(f.projectKey, f.uuid)}>{f.originalFilename || f.uuid}</a>
                 {f.missingSince ? <span class="badge badge-error">missing</span> : null}
+                {isInfected(f.appdata) ? <InfectedBadge /> : null}
                 {f.referenced === false ? <span class="badge badge-unstored">unreferenced</span> : null}
               </td>
               <td>

@@ -1,5 +1,7 @@
 import type { PlanItem, PlanProgress, PlanRecord } from "../../../db/queries/plans.ts";
+import { z } from "zod";
 import { PLAN_ITEM_STATUSES } from "../../../db/schema/index.ts";
+import { Condition, describeConditions } from "../../../decisions/conditions.ts";
 import { actorOf } from "../../policies.ts";
 import { canOperate, params, type ListPage, type PageContext } from "../context.ts";
 import { Bytes, Choice, Count, CsrfField, Empty, Notice, Pager, Status, Table, Time, fileHref } from "../ui.tsx";
@@ -11,6 +13,26 @@ export interface PlanDetail extends PlanRecord {
   excluded: ReasonCount[];
   skipped: ReasonCount[];
   failed: ReasonCount[];
+}
+
+/** The frozen policy's conditions in words: as frozen (`describe`), else described again from the conditions. */
+export function conditionWords(policy: Record<string, unknown>): string[] {
+  const described = policy["describe"];
+  if (Array.isArray(described) && described.every((d) => typeof d === "string")) return described as string[];
+  const parsed = z.array(Condition).safeParse(policy["conditions"] ?? []);
+  return parsed.success ? describeConditions(parsed.data) : [JSON.stringify(policy["conditions"] ?? [])];
+}
+
+function ConditionList({ policy }: { policy: Record<string, unknown> }) {
+  const words = conditionWords(policy);
+  if (words.length === 0) return <span class="muted">every file (no condition)</span>;
+  return (
+    <ul class="conditions">
+      {words.map((w) => (
+        <li>{w}</li>
+      ))}
+    </ul>
+  );
 }
 
 const VERB = { store: "store", delete: "delete", archive: "archive (copy, then delete)" } as Record<string, string>;
@@ -179,7 +201,6 @@ export async function planPage(ctx: PageContext, id: string, outcome?: { error?:
     ctx.api.get<PlanDetail>(`/v1/plans/${id}`),
     ctx.api.get<ListPage<PlanItem>>(`/v1/plans/${id}/items`, { status: page["status"], cursor: page["cursor"], limit: 100 }),
   ]);
-  const conditions = (plan.policy["conditions"] as unknown[] | undefined) ?? [];
   return {
     title: `Plan ${id.slice(0, 8)}: ${VERB[plan.action] ?? plan.action} ${plan.fileCount.toLocaleString("en-US")} files`,
     body: (
@@ -199,9 +220,9 @@ export async function planPage(ctx: PageContext, id: string, outcome?: { error?:
           <dd>
             {String(plan.policy["name"] ?? "")} <span class="muted">(version {plan.policyVersion})</span>
           </dd>
-          <dt>Conditions</dt>
+          <dt>Matches files where</dt>
           <dd>
-            <code>{JSON.stringify(conditions)}</code>
+            <ConditionList policy={plan.policy} />
           </dd>
           <dt>Files, bytes</dt>
           <dd>
@@ -216,10 +237,14 @@ export async function planPage(ctx: PageContext, id: string, outcome?: { error?:
             <Time iso={plan.proposedAt} /> by {plan.proposedBy}
             {plan.note ? ` — ${plan.note}` : ""}
           </dd>
-          <dt>Expires</dt>
-          <dd>
-            <Time iso={plan.expiresAt} /> unless approved
-          </dd>
+          {plan.status === "proposed" ? (
+            <>
+              <dt>Expires</dt>
+              <dd>
+                <Time iso={plan.expiresAt} /> unless approved
+              </dd>
+            </>
+          ) : null}
           <dt>Approvals</dt>
           <dd>
             <Approvals plan={plan} />

@@ -8,8 +8,8 @@ function Policies({ ctx, policies }: { ctx: PageContext; policies: PolicyRecord[
   if (policies.length === 0) {
     return (
       <Empty title="No policy yet.">
-        A policy says which files to store, archive or delete. Create one from a template with <code>ucledger policy create</code> (see{" "}
-        <code>ucledger policy templates</code>) or POST /v1/policies; it then proposes plans for review here.
+        A policy says which files to store, archive or delete. {canOperate(ctx.caller) ? <a href="/dashboard/policies/new">Create one from a template</a> : "An operator creates one from a template"} here, with{" "}
+        <code>ucledger policy create</code> (see <code>ucledger policy templates</code>) or with POST /v1/policies; it then proposes plans for review here.
       </Empty>
     );
   }
@@ -50,7 +50,13 @@ export async function plansPage(ctx: PageContext, notice?: string) {
   return (
     <>
       {notice ? <Notice kind="error">{notice}</Notice> : null}
+      {page["created"] ? <Notice kind="ok">Policy “{page["created"]}” is created: propose a plan from it below to see what it would do.</Notice> : null}
       <h2>Policies</h2>
+      {canOperate(ctx.caller) && policies.data.length > 0 ? (
+        <p>
+          <a href="/dashboard/policies/new">New policy from a template</a>
+        </p>
+      ) : null}
       <Policies ctx={ctx} policies={policies.data} />
       <h2>Plans</h2>
       <form class="filters" method="get" action="/dashboard/plans" aria-label="Filter plans">

@@ -1,4 +1,5 @@
 import type { ReportMeta } from "../../../db/queries/reports.ts";
+import { localDate } from "../../../reports/weekly/period.ts";
 import { params, type ListPage, type PageContext } from "../context.ts";
 import { Empty, Pager, Table, Time } from "../ui.tsx";
 
@@ -22,7 +23,8 @@ export async function reportsPage(ctx: PageContext) {
             </td>
             <td>{r.projectKey}</td>
             <td>
-              <Time iso={r.periodStart} /> – <Time iso={r.periodEnd} /> <span class="muted">({r.timezone})</span>
+              {localDate(new Date(r.periodStart), r.timezone)} – {localDate(new Date(Date.parse(r.periodEnd) - 1), r.timezone)}{" "}
+              <span class="muted">({r.timezone})</span>
             </td>
             <td>
               <Time iso={r.createdAt} />

@@ -2,7 +2,8 @@
 // it only shows times in the viewer's zone and follows a plan while it is applied.
 "use strict";
 
-const LOCAL = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+// The zone is printed with every time (GMT+1, CET, …): a time without its zone is read as the wrong one.
+const LOCAL = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" });
 
 function localizeTimes(root) {
   for (const el of root.querySelectorAll("time[datetime]")) {
