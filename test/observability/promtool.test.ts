@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../../src/db/query.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import type { Sandbox } from "../../src/sandbox/index.ts";
@@ -92,7 +93,8 @@ describe.each(backends)("promtool check metrics on a live /metrics on %s", (kind
     // Two fires five minutes apart: the lane's schedule as the scheduler fired it.
     await scheduler.fire(job, "2026-11-26T10:00:00.000000Z");
     await scheduler.fire(job, "2026-11-26T10:05:00.000000Z");
-    const file = await client.fileInfo((await database.db.execute(sql`select uuid::text as uuid from files limit 1`)).rows[0]!.uuid as string);
+    const [row] = await queryRows<{ uuid: string }>(database.db, sql`select uuid::text as uuid from files limit 1`);
+    const file = await client.fileInfo(row!.uuid);
     expect(file).toBeTruthy();
     await seedStateGauges(database, sandbox.publicKey);
 
