@@ -36,22 +36,6 @@ export function registerStateGauges(registry: Registry, db: Db, now: () => Date)
   });
 
   new Gauge({
-    name: "ucledger_sync_quarantine_last_seen_timestamp_seconds",
-    help: "When Uploadcare last sent a record the sync could not store as sent, by project and disposition (Unix seconds, from file_quarantine).",
-    labelNames: ["project", "disposition"] as const,
-    registers: [registry],
-    async collect() {
-      this.reset();
-      const rows = await queryRows<{ project_key: string; disposition: string; last_seen: number }>(
-        db,
-        sql`select project_key, disposition, extract(epoch from max(last_seen_at))::float8 as last_seen
-            from file_quarantine group by project_key, disposition`,
-      );
-      for (const row of rows) this.set({ project: row.project_key, disposition: row.disposition }, Number(row.last_seen));
-    },
-  });
-
-  new Gauge({
     name: "ucledger_webhook_refused_deliveries_last_hour",
     help: "Webhook deliveries refused in the last hour (from refused_webhook_deliveries, all instances), by reason: signature_missing, signature_invalid, body_too_large.",
     labelNames: ["reason"] as const,
