@@ -1,5 +1,12 @@
 import type { Db } from "../db/client.ts";
-import type { PlanStatus } from "../db/schema/index.ts";
+import type { PlanItem, PlanRecord } from "../db/queries/plans.ts";
+import type { PlanItemStatus, PlanStatus } from "../db/schema/index.ts";
+import type { UploadcareFile } from "../sync/uploadcare/file-object.ts";
+import type { AdaptiveLimit } from "./adaptive-limit.ts";
+import type { ItemChange } from "./items.ts";
+import type { PlanOptions } from "./options.ts";
+import type { ActionSpecs } from "./protection.ts";
+import type { Verdict } from "./recheck.ts";
 import type { Logger } from "../logger.ts";
 import type { UploadcareClient } from "../sync/uploadcare/client.ts";
 import type { PlanLock } from "./lock.ts";
@@ -42,4 +49,29 @@ export interface ApplySummary {
   /** Items found `sending` from an interrupted run and settled by re-reading them. */
   recovered: number;
   haltReason: string | null;
+}
+
+/**
+ * One apply run as the action-specific steps see it (tag-apply.ts,
+ * version-apply.ts): the plan as frozen, the client of the run, and the
+ * run's own ways to look again and to record results.
+ */
+export interface ActionRun {
+  deps: ApplyDeps;
+  plan: PlanRecord;
+  actor: string;
+  runId: string;
+  client: UploadcareClient;
+  options: PlanOptions;
+  specs: ActionSpecs;
+  concurrency: number;
+  /** Writes in flight at once, halved on 429s (tag and version requests). */
+  limit: AdaptiveLimit;
+  summary: ApplySummary;
+  /** Re-reads the items' files and judges them now, writing nothing. */
+  recheck(items: PlanItem[]): Promise<Verdict[]>;
+  /** Re-reads and judges; the changed and protected are skipped with the reason; answers the rest. */
+  judge(items: PlanItem[]): Promise<Verdict[]>;
+  /** Item results with the ledger's copy of each done file and its audit events, in one transaction; items move only from `from` (default `sending`). */
+  record(done: UploadcareFile[], changes: ItemChange[], from?: PlanItemStatus[]): Promise<void>;
 }

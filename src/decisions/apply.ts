@@ -15,9 +15,13 @@ import { recordPlanEvents } from "./lifecycle.ts";
 import { checkFrozenProtection, FrozenOptions, overlay } from "./frozen-plan.ts";
 import { DEFAULT_PROTECTION_SETTINGS, shouldHalt, type PlanOptions } from "./options.ts";
 import { ArchiveTarget } from "./policy.ts";
-import { actionTookEffect, judgeFiles, mapLimit, rereadFiles, type Verdict } from "./recheck.ts";
+import { actionTookEffect, judgeFiles, mapLimit, planSpecs, rereadFiles, type Verdict } from "./recheck.ts";
 import { expirePlans } from "./review.ts";
-import type { ApplyDeps, ApplySummary } from "./apply-types.ts";
+import { AdaptiveLimit } from "./adaptive-limit.ts";
+import { applyTagBatch } from "./tag-apply.ts";
+import { copyVersions, finishUndeletedVersions, recoverVersionCopies } from "./version-apply.ts";
+import type { ActionRun, ApplyDeps, ApplySummary } from "./apply-types.ts";
+import type { PlanItemStatus } from "../db/schema/index.ts";
 
 export type { ApplyDeps, ApplySummary, BatchProgress } from "./apply-types.ts";
 
@@ -66,23 +70,16 @@ export async function startApply(deps: ApplyDeps, input: { planId: string; proje
 }
 
 
-interface RunContext {
-  deps: ApplyDeps;
-  plan: PlanRecord;
-  actor: string;
-  runId: string;
-  client: UploadcareClient;
+interface RunContext extends ActionRun {
   conditions: Condition[];
-  options: PlanOptions;
   archive: ArchiveTarget | null;
-  concurrency: number;
   /** Items done and failed before this run started. */
   earlier: { done: number; failed: number };
-  summary: ApplySummary;
 }
 
 async function runApply(deps: ApplyDeps, plan: PlanRecord, actor: string): Promise<ApplySummary> {
   const runId = randomUUID();
+  const concurrency = deps.concurrency ?? 8;
   const ctx: RunContext = {
     deps,
     plan,
@@ -91,15 +88,21 @@ async function runApply(deps: ApplyDeps, plan: PlanRecord, actor: string): Promi
     client: deps.client.forRun(runId),
     conditions: [],
     options: FrozenOptions.parse(plan.options),
+    specs: {},
     archive: null,
-    concurrency: deps.concurrency ?? 8,
+    concurrency,
+    limit: new AdaptiveLimit({ initial: concurrency, max: concurrency * 2 }),
     earlier: { done: 0, failed: 0 },
     summary: { planId: plan.id, projectKey: plan.projectKey, status: "applying", batches: 0, done: 0, skipped: 0, failed: 0, recovered: 0, haltReason: null },
+    recheck: (items) => recheck(ctx, items),
+    judge: (items) => judgeVerdicts(ctx, items),
+    record: (done, changes, from) => recordResults(ctx, done, changes, from),
   };
   const log = deps.logger.child({ module: "decisions.apply", project: plan.projectKey, plan: plan.id, runId });
   try {
     ctx.conditions = z.array(Condition).parse(plan.policy["conditions"]);
     ctx.archive = plan.action === "archive" ? ArchiveTarget.parse(plan.policy["archive"]) : null;
+    ctx.specs = planSpecs(plan);
     // Outcomes of earlier runs count towards the halting threshold; this run's are added as they come.
     const earlier = await planItemCounts(ctx.deps.db, target(ctx));
     ctx.earlier = { done: earlier.done, failed: earlier.failed };
@@ -157,6 +160,8 @@ const target = (ctx: RunContext) => ({ projectKey: ctx.plan.projectKey, planId: 
  */
 async function recoverInterrupted(ctx: RunContext): Promise<void> {
   const { deps } = ctx;
+  // A version copy may exist though its answer was lost: found by its marker, never made twice.
+  if (ctx.specs.versionSpec) await recoverVersionCopies(ctx);
   await deps.db.execute(sql`update plan_items set status = 'pending', updated_at = ${dateToTimestamp(deps.now())}::timestamptz
                             where project_key = ${ctx.plan.projectKey} and plan_id = ${ctx.plan.id}::uuid and status = 'copying'`);
   for (;;) {
@@ -168,8 +173,8 @@ async function recoverInterrupted(ctx: RunContext): Promise<void> {
     for (const item of stuck) {
       const file = files.get(item.fileUuid) ?? null;
       if (!file) changes.push({ fileUuid: item.fileUuid, status: "skipped", reason: "not found at Uploadcare" });
-      else if (actionTookEffect(ctx.plan.action, file)) done.push(file);
-      else changes.push({ fileUuid: item.fileUuid, status: ctx.plan.action === "archive" ? "copied" : "pending", reason: null });
+      else if (actionTookEffect(ctx.plan.action, file, ctx.specs)) done.push(file);
+      else changes.push({ fileUuid: item.fileUuid, status: ctx.plan.action === "archive" || ctx.plan.action === "version" ? "copied" : "pending", reason: null });
     }
     await recordResults(ctx, done, changes);
     ctx.summary.recovered += done.length;
@@ -187,12 +192,16 @@ async function recoverInterrupted(ctx: RunContext): Promise<void> {
  * ledger's new state of the file and its audit events.
  */
 async function runBatch(ctx: RunContext, items: PlanItem[], batch: number): Promise<void> {
+  if (ctx.specs.tag) return applyTagBatch(ctx, items, batch);
   let ready = items;
-  if (ctx.archive) {
+  if (ctx.archive || ctx.specs.versionSpec) {
     const toCopy = await judgeNow(ctx, items.filter((i) => i.status === "pending"));
-    const copied = new Map((await copyToArchive(ctx, toCopy, batch)).map((i) => [i.fileUuid, i]));
+    const made = ctx.archive ? await copyToArchive(ctx, toCopy, batch) : await copyVersions(ctx, toCopy, batch);
+    const copied = new Map(made.map((i) => [i.fileUuid, i]));
     ready = items.flatMap((i) => (i.status === "copied" ? [i] : copied.has(i.fileUuid) ? [copied.get(i.fileUuid)!] : []));
   }
+  // A version plan that keeps its originals is done once the copies are.
+  if (ctx.specs.versionSpec && !ctx.specs.versionSpec.deleteOriginal) return finishUndeletedVersions(ctx, ready);
   const go = await judgeVerdicts(ctx, ready);
   if (go.length > 0) await send(ctx, go, batch);
 }
@@ -202,11 +211,16 @@ async function runBatch(ctx: RunContext, items: PlanItem[], batch: number): Prom
  * changed or are protected are skipped with the reason (and where their copy
  * stays); answers the verdicts of the rest.
  */
+async function recheck(ctx: RunContext, items: PlanItem[]): Promise<Verdict[]> {
+  if (items.length === 0) return [];
+  const files = await rereadFiles(ctx.client, items.map((i) => i.fileUuid), ctx.concurrency);
+  return judgeFiles(ctx.deps.db, { plan: ctx.plan, conditions: ctx.conditions, options: ctx.options, now: ctx.deps.now(), items, files });
+}
+
 async function judgeVerdicts(ctx: RunContext, items: PlanItem[]): Promise<Verdict[]> {
   if (items.length === 0) return [];
   const { deps } = ctx;
-  const files = await rereadFiles(ctx.client, items.map((i) => i.fileUuid), ctx.concurrency);
-  const verdicts = await judgeFiles(deps.db, { plan: ctx.plan, conditions: ctx.conditions, options: ctx.options, now: deps.now(), items, files });
+  const verdicts = await recheck(ctx, items);
   const skipped = verdicts.filter((v) => v.skipReason !== null);
   await deps.db.transaction((tx) =>
     setItems(tx, target(ctx), ["pending", "copied"], skipped.map((v) => skipChange(v)), { now: deps.now() }),
@@ -244,7 +258,7 @@ async function send(ctx: RunContext, go: Verdict[], batch: number): Promise<void
     const again: PlanItem[] = [];
     for (const uuid of sending) {
       const file = files.get(uuid);
-      if (file && actionTookEffect(ctx.plan.action, file)) done.push(file);
+      if (file && actionTookEffect(ctx.plan.action, file, ctx.specs)) done.push(file);
       else again.push(items.get(uuid)!);
     }
     const verdicts = await judgeFiles(deps.db, { plan: ctx.plan, conditions: ctx.conditions, options: ctx.options, now: deps.now(), items: again, files });
@@ -279,7 +293,7 @@ async function send(ctx: RunContext, go: Verdict[], batch: number): Promise<void
     const reread = await rereadFiles(ctx.client, unsure, ctx.concurrency);
     for (const uuid of unsure) {
       const file = reread.get(uuid) ?? null;
-      if (file && actionTookEffect(ctx.plan.action, file)) done.push(file);
+      if (file && actionTookEffect(ctx.plan.action, file, ctx.specs)) done.push(file);
       else changes.push({ fileUuid: uuid, status: "failed", reason: requestError ? `request failed: ${requestError}` : "missing from Uploadcare's answer and not done" });
     }
   }
@@ -322,7 +336,7 @@ async function copyToArchive(ctx: RunContext, toCopy: PlanItem[], batch: number)
  * (source `action`, the actor, the plan) in one transaction: writeFiles runs
  * the item updates inside its own.
  */
-async function recordResults(ctx: RunContext, done: UploadcareFile[], changes: ItemChange[]): Promise<void> {
+async function recordResults(ctx: RunContext, done: UploadcareFile[], changes: ItemChange[], from: PlanItemStatus[] = ["sending"]): Promise<void> {
   const { deps } = ctx;
   const now = deps.now();
   // Uploadcare's answer is a snapshot like any other: admitted (a NUL stored as its substitute), observed now.
@@ -332,8 +346,8 @@ async function recordResults(ctx: RunContext, done: UploadcareFile[], changes: I
     { projectKey: ctx.plan.projectKey, source: "action", runId: ctx.runId, actor: ctx.actor, now: () => now, planId: ctx.plan.id },
     admitted.flatMap((a) => (a.record ? [a.record] : [])),
     async (tx) => {
-      await setItems(tx, target(ctx), ["sending"], done.map((f) => ({ fileUuid: f.uuid.toLowerCase(), status: "done", reason: null })), { now });
-      await setItems(tx, target(ctx), ["sending"], changes, { now });
+      await setItems(tx, target(ctx), from, done.map((f) => ({ fileUuid: f.uuid.toLowerCase(), status: "done", reason: null })), { now });
+      await setItems(tx, target(ctx), from, changes, { now });
     },
     admitted.flatMap((a) => (a.quarantine ? [a.quarantine] : [])),
   );

@@ -9,6 +9,9 @@ export interface ItemChange {
   status: PlanItemStatus;
   reason?: string | null | undefined;
   copyUrl?: string | undefined;
+  /** Version plans: the copy and its bytes. */
+  copyUuid?: string | undefined;
+  copySize?: number | undefined;
 }
 
 const TERMINAL: PlanItemStatus[] = ["done", "skipped", "failed"];
@@ -33,6 +36,8 @@ export async function setItems(
       status: c.status,
       reason: c.reason ?? null,
       copy_url: c.copyUrl ?? null,
+      copy_uuid: c.copyUuid ?? null,
+      copy_size: c.copySize ?? null,
       started: c.status === "sending" || c.status === "copying",
       terminal: TERMINAL.includes(c.status),
     })),
@@ -43,11 +48,13 @@ export async function setItems(
           status = v.status,
           reason = v.reason,
           copy_url = coalesce(v.copy_url, i.copy_url),
+          copy_uuid = coalesce(v.copy_uuid, i.copy_uuid),
+          copy_size = coalesce(v.copy_size, i.copy_size),
           batch = case when v.started then ${options.batch ?? null}::int else i.batch end,
           sent_at = case when v.started then ${at}::timestamptz else i.sent_at end,
           finished_at = case when v.terminal then ${at}::timestamptz else null end,
           updated_at = ${at}::timestamptz
-        from jsonb_to_recordset(${rows}::jsonb) as v(file_uuid uuid, status text, reason text, copy_url text, started boolean, terminal boolean)
+        from jsonb_to_recordset(${rows}::jsonb) as v(file_uuid uuid, status text, reason text, copy_url text, copy_uuid uuid, copy_size bigint, started boolean, terminal boolean)
         where i.project_key = ${target.projectKey} and i.plan_id = ${target.planId}::uuid and i.file_uuid = v.file_uuid
           and i.status = any(${sql.param(from)}::text[])`,
   );

@@ -35,6 +35,8 @@ export function resolvePolicyCreate(input: PolicyCreate): PolicyInput {
     conditions: built.conditions,
     allowMatchAll: input.allowMatchAll,
     archive: input.archive ?? built.archive,
+    tag: input.tag,
+    versionSpec: input.versionSpec,
   });
 }
 
@@ -53,6 +55,8 @@ export async function editPolicy(deps: PolicyDeps, input: { id: string; projectK
     conditions: input.patch.conditions ?? current.conditions,
     allowMatchAll: input.patch.allowMatchAll ?? current.allowMatchAll,
     archive: input.patch.archive ?? current.archive ?? undefined,
+    tag: input.patch.tag ?? current.tag ?? undefined,
+    versionSpec: input.patch.versionSpec ?? current.versionSpec ?? undefined,
   });
   return updatePolicy(deps.db, { projectKey: current.projectKey, id: current.id, values, expectedVersion: current.version, actor: input.actor, now: deps.now() });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { POLICY_ACTIONS } from "../db/schema/index.ts";
+import { TagSpec, VersionSpec } from "./action-specs.ts";
 import { Condition, restrictsFiles, safeText } from "./conditions.ts";
 
 export const ArchiveTarget = z.strictObject({
@@ -18,13 +19,31 @@ const policyName = z.string().regex(POLICY_NAME, "must be 1-100 letters, digits,
 const fields = {
   name: policyName,
   description: safeText(2000, 0).optional(),
-  action: z.enum(POLICY_ACTIONS, { message: "must be store, delete or archive" }),
+  action: z.enum(POLICY_ACTIONS, { message: "must be store, delete, archive, tag or version" }),
   conditions: z.array(Condition).max(20, "at most 20 conditions"),
   allowMatchAll: z.boolean().optional(),
   archive: ArchiveTarget.optional(),
+  /** Tag: the metadata keys to set and remove. */
+  tag: TagSpec.optional(),
+  /** Version: the CDN operations of the copy, and whether the original is deleted once the copy is confirmed. */
+  versionSpec: VersionSpec.optional(),
 };
 
-type PolicyFields = { action: string; conditions: Condition[]; allowMatchAll?: boolean | undefined; archive?: ArchiveTarget | undefined };
+type PolicyFields = {
+  action: string;
+  conditions: Condition[];
+  allowMatchAll?: boolean | undefined;
+  archive?: ArchiveTarget | undefined;
+  tag?: TagSpec | undefined;
+  versionSpec?: VersionSpec | undefined;
+};
+
+/** Each action's own settings: present for that action, absent for the others. */
+const ACTION_FIELDS = [
+  { field: "archive", action: "archive", missing: "an archive policy needs archive.target, the custom storage to copy to" },
+  { field: "tag", action: "tag", missing: "a tag policy needs tag: {set: {key: value}} and/or {remove: [key]}" },
+  { field: "versionSpec", action: "version", missing: "a version policy needs versionSpec: {operations, deleteOriginal}" },
+] as const;
 
 /** The rules every saved policy obeys, whichever way it was written. */
 function checkPolicy(p: PolicyFields, ctx: z.RefinementCtx): void {
@@ -35,8 +54,10 @@ function checkPolicy(p: PolicyFields, ctx: z.RefinementCtx): void {
       message: "would match every file: add a condition that narrows it, or set allowMatchAll to true",
     });
   }
-  if (p.action === "archive" && !p.archive) ctx.addIssue({ code: "custom", path: ["archive"], message: "an archive policy needs archive.target, the custom storage to copy to" });
-  if (p.action !== "archive" && p.archive) ctx.addIssue({ code: "custom", path: ["archive"], message: "only an archive policy takes archive" });
+  for (const f of ACTION_FIELDS) {
+    if (p.action === f.action && !p[f.field]) ctx.addIssue({ code: "custom", path: [f.field], message: f.missing });
+    if (p.action !== f.action && p[f.field]) ctx.addIssue({ code: "custom", path: [f.field], message: `only a ${f.action} policy takes ${f.field}` });
+  }
 }
 
 export const PolicyInput = z.strictObject(fields).superRefine(checkPolicy);
@@ -49,6 +70,8 @@ export const PolicyPatch = z.strictObject({
   conditions: fields.conditions.optional(),
   allowMatchAll: z.boolean().optional(),
   archive: ArchiveTarget.optional(),
+  tag: TagSpec.optional(),
+  versionSpec: VersionSpec.optional(),
 });
 export type PolicyPatch = z.infer<typeof PolicyPatch>;
 

@@ -8,7 +8,7 @@ import { findPlan, type PlanRecord } from "../db/queries/plans.ts";
 import { queryRows } from "../db/query.ts";
 import type { FileState, PolicyAction } from "../db/schema/index.ts";
 import { canonicalTimestampOrNull, dateToTimestamp } from "../db/timestamps.ts";
-import { AppError, ConflictError } from "../errors.ts";
+import { AppError, ConflictError, ValidationError } from "../errors.ts";
 import { compileConditions, Condition, describeConditions, STATE_SQL } from "./conditions.ts";
 import { recordPlanEvents } from "./lifecycle.ts";
 import {
@@ -21,7 +21,8 @@ import {
   type PlanOptionsInput,
   type ProtectionSettings,
 } from "./options.ts";
-import { actionScope, compileProtection, isDestructive } from "./protection.ts";
+import { actionScope, compileProtection, holdKeys, isDestructive, type ActionSpecs } from "./protection.ts";
+import { TagSpec, tagKeys, VersionSpec } from "./action-specs.ts";
 
 export interface ProposeDeps {
   db: Db;
@@ -82,11 +83,31 @@ export function policyConditions(policy: PolicyRecord): Condition[] {
   return parsed.data;
 }
 
+/** A tag or version policy's own settings, checked again like its conditions. */
+export function policySpecs(policy: Pick<PolicyRecord, "id" | "action" | "tag" | "versionSpec">): ActionSpecs {
+  const tag = policy.action === "tag" ? TagSpec.safeParse(policy.tag) : null;
+  const version = policy.action === "version" ? VersionSpec.safeParse(policy.versionSpec) : null;
+  if (tag?.success === false || version?.success === false) throw new AppError("INTERNAL_SERVER_ERROR", `policy ${policy.id} holds ${policy.action} settings this version cannot read`);
+  return { tag: tag?.data ?? null, versionSpec: version?.data ?? null };
+}
+
+/**
+ * A tag plan may not touch a hold key: holds are the one thing plans never
+ * change, so a plan cannot lift them in bulk (nor set them, which would
+ * make its own files protected halfway).
+ */
+function checkTagKeys(specs: ActionSpecs, options: PlanOptions): void {
+  if (!specs.tag) return;
+  const holds = holdKeys(options);
+  const touched = tagKeys(specs.tag).filter((k) => holds.includes(k));
+  if (touched.length > 0) throw new ValidationError(`tag: ${touched.join(", ")} is a hold key; a tag plan cannot set or remove hold keys`);
+}
+
 /** Every file the policy matches in its project, with evidence and, when protected, why. */
 function candidates(policy: PolicyRecord, options: PlanOptions, now: Date): SQL {
   const compiled = compileConditions(policyConditions(policy), { now });
   return sql`select f.uuid, f.size, ${STATE_SQL} as state, f.datetime_uploaded, f.mime_type, f.original_filename,
-      ${compiled.evidence} as evidence, ${compileProtection(policy.action, options, now)} as protection
+      ${compiled.evidence} as evidence, ${compileProtection(policy.action, options, now, policySpecs(policy))} as protection
     from files f
     where f.project_key = ${policy.projectKey} and ${actionScope(policy.action)} and ${compiled.where}`;
 }
@@ -104,7 +125,7 @@ interface Totals {
  * when its conditions look narrow (every file is old, every file has the key).
  */
 function checkMatchAll(policy: PolicyRecord, totals: Totals): void {
-  if (!isDestructive(policy.action) || policy.allowMatchAll) return;
+  if (!isDestructive(policy.action, policySpecs(policy)) || policy.allowMatchAll) return;
   if (totals.scope > 0 && totals.files + totals.excluded >= totals.scope) {
     throw new ConflictError(
       `policy ${policy.name} matches every live file of project ${policy.projectKey} (${totals.scope}): set allowMatchAll on the policy if that is intended`,
@@ -151,6 +172,7 @@ export async function previewPlan(deps: ProposeDeps, input: ProposeInput): Promi
   // Options first: a loosening one is refused (400) whatever the policy.
   const options = resolvePlanOptions(input.options, deps.settings ?? DEFAULT_DECISION_SETTINGS, deps.protection ?? DEFAULT_PROTECTION_SETTINGS);
   const policy = await findPolicy(deps.db, { idOrName: input.policy, projectKeys: input.projectKeys });
+  checkTagKeys(policySpecs(policy), options);
   const c = candidates(policy, options, now);
   const [totals] = await queryRows<{ files: number; bytes: number | string; excluded: number }>(
     deps.db,
@@ -205,6 +227,7 @@ export async function proposePlan(deps: ProposeDeps, input: ProposeInput): Promi
   const at = dateToTimestamp(now);
   const options = resolvePlanOptions(input.options, deps.settings ?? DEFAULT_DECISION_SETTINGS, deps.protection ?? DEFAULT_PROTECTION_SETTINGS);
   const policy = await findPolicy(deps.db, { idOrName: input.policy, projectKeys: input.projectKeys });
+  checkTagKeys(policySpecs(policy), options);
   const planId = randomUUID();
   const snapshot = {
     id: policy.id,
@@ -215,6 +238,9 @@ export async function proposePlan(deps: ProposeDeps, input: ProposeInput): Promi
     conditions: policy.conditions,
     allowMatchAll: policy.allowMatchAll,
     archive: policy.archive,
+    // Tag and version plans freeze what they do to each file with the files.
+    ...(policy.action === "tag" ? { tag: policySpecs(policy).tag } : {}),
+    ...(policy.action === "version" ? { versionSpec: policySpecs(policy).versionSpec } : {}),
     describe: describeConditions(policyConditions(policy)),
   };
 

@@ -8,7 +8,8 @@ import type { UploadcareClient } from "../sync/uploadcare/client.ts";
 import type { UploadcareFile } from "../sync/uploadcare/file-object.ts";
 import { compileConditions, STATE_SQL, type Condition } from "./conditions.ts";
 import type { PlanOptions } from "./options.ts";
-import { actionScope, compileProtection } from "./protection.ts";
+import { TagSpec, VersionSpec } from "./action-specs.ts";
+import { actionScope, compileProtection, type ActionSpecs } from "./protection.ts";
 
 /** Files re-read from Uploadcare at once. */
 export const REREAD_CONCURRENCY = 8;
@@ -51,9 +52,48 @@ export function stateOf(file: Pick<UploadcareFile, "datetime_removed" | "datetim
   return file.datetime_removed ? "removed" : file.datetime_stored ? "stored" : "unstored";
 }
 
-/** Whether Uploadcare shows the action as done on this file. */
-export function actionTookEffect(action: PolicyAction, file: UploadcareFile): boolean {
+/** What a tag or version plan froze it does to each file. */
+export function planSpecs(plan: Pick<PlanRecord, "action" | "policy">): ActionSpecs {
+  return {
+    tag: plan.action === "tag" ? TagSpec.parse(plan.policy["tag"]) : null,
+    versionSpec: plan.action === "version" ? VersionSpec.parse(plan.policy["versionSpec"]) : null,
+  };
+}
+
+/** Whether the file's metadata is what the tag makes it. */
+export function isTagged(tag: TagSpec, file: Pick<UploadcareFile, "metadata">): boolean {
+  const metadata = file.metadata ?? {};
+  return (
+    Object.entries(tag.set ?? {}).every(([k, v]) => Object.hasOwn(metadata, k) && metadata[k] === v) &&
+    (tag.remove ?? []).every((k) => !Object.hasOwn(metadata, k))
+  );
+}
+
+/** Whether Uploadcare shows the action as done on this file (version: the original deleted, the step after its copy). */
+export function actionTookEffect(action: PolicyAction, file: UploadcareFile, specs: ActionSpecs = {}): boolean {
+  if (action === "tag") return specs.tag ? isTagged(specs.tag, file) : false;
   return action === "store" ? stateOf(file) === "stored" : stateOf(file) === "removed";
+}
+
+/**
+ * A tag plan's file as its conditions are judged: keys the plan itself may
+ * already have written (by a run that stopped half-way through the file) are
+ * put back to their values at proposal, so the plan's own writes never count
+ * as "changed since the plan". The writes themselves are decided on the file
+ * as it is.
+ */
+function beforeOwnTags(tag: TagSpec, file: UploadcareFile, evidence: Record<string, unknown>): Record<string, string> {
+  const metadata: Record<string, string> = { ...(file.metadata ?? {}) };
+  const restore = (key: string, written: boolean) => {
+    const frozen = `metadata.${key}`;
+    if (!written || !Object.hasOwn(evidence, frozen)) return;
+    const value = evidence[frozen];
+    if (typeof value === "string") metadata[key] = value;
+    else delete metadata[key];
+  };
+  for (const [k, v] of Object.entries(tag.set ?? {})) restore(k, metadata[k] === v);
+  for (const k of tag.remove ?? []) restore(k, !Object.hasOwn(metadata, k));
+  return metadata;
 }
 
 export interface Verdict {
@@ -98,6 +138,7 @@ export async function judgeFiles(
   input: { plan: PlanRecord; conditions: Condition[]; options: PlanOptions; now: Date; items: PlanItem[]; files: Map<string, Reread> },
 ): Promise<Verdict[]> {
   const { plan } = input;
+  const specs = planSpecs(plan);
   const present = input.items.filter((i) => input.files.get(i.fileUuid));
   const rows = present.map((i) => {
     const f = input.files.get(i.fileUuid)!;
@@ -109,7 +150,7 @@ export async function judgeFiles(
       size: f.size,
       mime_type: f.mime_type,
       original_filename: f.original_filename,
-      metadata: f.metadata ?? {},
+      metadata: specs.tag ? beforeOwnTags(specs.tag, f, i.evidence) : (f.metadata ?? {}),
       appdata: f.appdata ?? null,
     };
   });
@@ -125,7 +166,7 @@ export async function judgeFiles(
                  datetime_removed timestamptz, size bigint, mime_type text, original_filename text, metadata jsonb, appdata jsonb)
           )
           select f.uuid::text as uuid, ${STATE_SQL} as state, (${actionScope(plan.action)} and ${compiled.where}) as matches,
-                 ${compileProtection(plan.action, input.options, input.now)} as protection,
+                 ${compileProtection(plan.action, input.options, input.now, specs)} as protection,
                  (${compiled.evidence}) = i.evidence as same_evidence, ${compiled.evidence} as evidence
           from f join plan_items i on i.project_key = ${plan.projectKey} and i.plan_id = ${plan.id}::uuid and i.file_uuid = f.uuid`,
     );

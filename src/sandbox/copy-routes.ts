@@ -3,6 +3,7 @@ import { REMOVED } from "./file-table.ts";
 import { errorPage } from "./faults.ts";
 import { BadJson, Router, detail, jsonBody, ok, parseBool, type ApiRequest, type ApiResult } from "./http.ts";
 import { apiInitiator } from "./lifecycle.ts";
+import { mediaOfMime } from "./catalog.ts";
 
 // POST /files/local_copy/ and /files/remote_copy/.
 
@@ -86,6 +87,53 @@ function splitName(name: string): { stem: string; ext: string } {
   return dot > 0 ? { stem: name.slice(0, dot), ext: name.slice(dot) } : { stem: name, ext: "" };
 }
 
+/** What `format` makes of an image: its MIME type and extension. */
+const FORMATS: Record<string, { mime: string; ext: string }> = {
+  webp: { mime: "image/webp", ext: "webp" },
+  jpeg: { mime: "image/jpeg", ext: "jpg" },
+  png: { mime: "image/png", ext: "png" },
+  avif: { mime: "image/avif", ext: "avif" },
+};
+
+/** How much re-encoding shrinks an image, [low, high) of the source's bytes, by source type (PNG is lossless, so WebP wins most). */
+const SHRINK: Record<string, Record<string, [number, number]>> = {
+  webp: { "image/png": [0.22, 0.42], "image/jpeg": [0.68, 0.86], "image/gif": [0.3, 0.5], default: [0.6, 0.9] },
+  avif: { "image/png": [0.15, 0.3], "image/jpeg": [0.5, 0.7], default: [0.5, 0.8] },
+  jpeg: { "image/png": [0.35, 0.6], default: [0.9, 1.0] },
+  png: { "image/jpeg": [1.6, 2.4], default: [1.0, 1.2] },
+};
+
+/** A number in [0, 1) fixed by the text (FNV-1a): the same copy of the same source always has the same size. */
+function unitHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h / 2 ** 32;
+}
+
+/**
+ * The copy's MIME type, size and name after the CDN operations, plausibly
+ * and deterministically: `format` changes the type and extension and scales
+ * the bytes by a factor fixed by the source and the operations; `quality`
+ * scales them a little more. Other operations keep the source's.
+ */
+export function transformed(source: { uuid: string; mime: string; size: number; filename: string }, effects: string): { mime: string; size: number; filename: string } {
+  if (!effects || mediaOfMime(source.mime) !== "image") return source;
+  let { mime, size, filename } = source;
+  const format = /-\/format\/([a-z]+)\//.exec(effects)?.[1];
+  const target = format ? FORMATS[format] : undefined;
+  if (format && target && target.mime !== source.mime) {
+    const [lo, hi] = SHRINK[format]?.[source.mime] ?? SHRINK[format]?.["default"] ?? [1, 1];
+    size = size * (lo + (hi - lo) * unitHash(`${source.uuid}${effects}`));
+    mime = target.mime;
+    const { stem } = splitName(filename);
+    filename = `${stem}.${target.ext}`;
+  }
+  const quality = /-\/quality\/([a-z]+)\//.exec(effects)?.[1];
+  const QUALITY: Record<string, number> = { smart: 0.9, smart_retina: 0.95, lighter: 0.8, lightest: 0.65, normal: 0.92, better: 1.1, best: 1.25 };
+  if (quality && QUALITY[quality]) size *= QUALITY[quality];
+  return { mime, size: Math.max(1, Math.round(size)), filename };
+}
+
 export function registerCopyRoutes(router: Router, ctx: SandboxContext): void {
   router.add("/files/local_copy/", {
     POST: (req) => {
@@ -100,15 +148,17 @@ export function registerCopyRoutes(router: Router, ctx: SandboxContext): void {
         return detail(400, "`metadata` must be an object of strings.");
       }
       const src = source.index;
+      const from = { uuid: source.uuid, mime: ctx.files.mime(src), size: ctx.table.size[src] as number, filename: ctx.files.filename(src) };
+      const made = transformed(from, source.effects);
       const [copy] = ctx.lifecycle.upload(
         {
           stored: store ?? false,
-          mimeType: ctx.files.mime(src),
-          size: ctx.table.size[src] as number,
-          filename: ctx.files.filename(src),
+          mimeType: made.mime,
+          size: made.size,
+          filename: made.filename,
           metadata: metadata as Record<string, string>,
-          // The copy shares its source's content, so its details match.
-          contentInfo: ctx.files.contentInfo(src),
+          // A plain copy shares its source's content, so its details match; a re-encoded one gets its own, derived like any upload's.
+          ...(made === from ? { contentInfo: ctx.files.contentInfo(src) } : {}),
         },
         1,
         apiInitiator(req.requestId, source.uuid),

@@ -203,6 +203,9 @@ export interface PlanItem {
   originalFilename: string;
   evidence: Record<string, unknown>;
   copyUrl: string | null;
+  /** Version plans: the copy made of the file and its bytes. */
+  copyUuid: string | null;
+  copySize: number | null;
   batch: number | null;
   sentAt: string | null;
   finishedAt: string | null;
@@ -220,13 +223,15 @@ interface ItemRow {
   original_filename: string;
   evidence: Record<string, unknown>;
   copy_url: string | null;
+  copy_uuid: string | null;
+  copy_size: number | string | null;
   batch: number | null;
   sent_at: string | null;
   finished_at: string | null;
 }
 
 const ITEM_COLUMNS = sql.raw(`project_key, seq, file_uuid::text as file_uuid, status, reason, size, state,
-  datetime_uploaded::text as datetime_uploaded, mime_type, original_filename, evidence, copy_url, batch,
+  datetime_uploaded::text as datetime_uploaded, mime_type, original_filename, evidence, copy_url, copy_uuid::text as copy_uuid, copy_size, batch,
   sent_at::text as sent_at, finished_at::text as finished_at`);
 
 export function toPlanItem(r: ItemRow): PlanItem {
@@ -242,6 +247,8 @@ export function toPlanItem(r: ItemRow): PlanItem {
     originalFilename: r.original_filename,
     evidence: r.evidence,
     copyUrl: r.copy_url,
+    copyUuid: r.copy_uuid,
+    copySize: r.copy_size === null ? null : Number(r.copy_size),
     batch: r.batch,
     sentAt: canonicalTimestampOrNull(r.sent_at),
     finishedAt: canonicalTimestampOrNull(r.finished_at),
@@ -321,4 +328,30 @@ export async function planItemCounts(db: Queryable, plan: { projectKey: string; 
         from plan_items where project_key = ${plan.projectKey} and plan_id = ${plan.planId}::uuid`,
   );
   return row ?? { done: 0, failed: 0, skipped: 0, excluded: 0 };
+}
+
+export interface PlanSavings {
+  /** Originals deleted after their copy was confirmed. */
+  files: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** bytesBefore − bytesAfter: what the deleted originals took beyond their copies. */
+  bytesSaved: number;
+}
+
+/**
+ * What a version plan that deletes originals saved: for each done item, the
+ * original's bytes at proposal against its copy's. Null for other plans.
+ */
+export async function planSavings(db: Queryable, plan: Pick<PlanRecord, "projectKey" | "id" | "action" | "policy">): Promise<PlanSavings | null> {
+  const spec = plan.policy["versionSpec"] as { deleteOriginal?: unknown } | undefined;
+  if (plan.action !== "version" || spec?.deleteOriginal !== true) return null;
+  const [row] = await queryRows<{ files: number; before: number | string; after: number | string }>(
+    db,
+    sql`select count(*)::int as files, coalesce(sum(size), 0)::bigint as before, coalesce(sum(copy_size), 0)::bigint as after from plan_items
+        where project_key = ${plan.projectKey} and plan_id = ${plan.id}::uuid and status = 'done' and copy_size is not null`,
+  );
+  const before = Number(row?.before ?? 0);
+  const after = Number(row?.after ?? 0);
+  return { files: row?.files ?? 0, bytesBefore: before, bytesAfter: after, bytesSaved: before - after };
 }

@@ -14,6 +14,10 @@ export interface PolicyRecord {
   conditions: Record<string, unknown>[];
   allowMatchAll: boolean;
   archive: Record<string, unknown> | null;
+  /** Tag policies: `{ set, remove }`. */
+  tag: Record<string, unknown> | null;
+  /** Version policies: `{ operations, deleteOriginal }`. */
+  versionSpec: Record<string, unknown> | null;
   version: number;
   createdAt: string;
   createdBy: string;
@@ -28,6 +32,8 @@ export interface PolicyValues {
   conditions: Record<string, unknown>[];
   allowMatchAll?: boolean | undefined;
   archive?: Record<string, unknown> | null | undefined;
+  tag?: Record<string, unknown> | null | undefined;
+  versionSpec?: Record<string, unknown> | null | undefined;
 }
 
 function toRecord(row: PolicyRow): PolicyRecord {
@@ -40,6 +46,8 @@ function toRecord(row: PolicyRow): PolicyRecord {
     conditions: row.conditions,
     allowMatchAll: row.allowMatchAll,
     archive: row.archive,
+    tag: row.tag,
+    versionSpec: row.versionSpec,
     version: row.version,
     createdAt: canonicalTimestampOrNull(row.createdAt)!,
     createdBy: row.createdBy,
@@ -69,6 +77,8 @@ export async function insertPolicy(db: Queryable, input: { projectKey: string; v
         conditions: input.values.conditions,
         allowMatchAll: input.values.allowMatchAll ?? false,
         archive: input.values.archive ?? null,
+        tag: input.values.tag ?? null,
+        versionSpec: input.values.versionSpec ?? null,
         version: 1,
         createdAt: now,
         createdBy: input.actor,
@@ -131,6 +141,8 @@ export async function updatePolicy(
         conditions: input.values.conditions,
         allowMatchAll: input.values.allowMatchAll ?? false,
         archive: input.values.archive ?? null,
+        tag: input.values.tag ?? null,
+        versionSpec: input.values.versionSpec ?? null,
         version: sql`${policies.version} + 1`,
         updatedAt: dateToTimestamp(input.now),
         updatedBy: input.actor,
