@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { App, ApiDeps } from "./app.ts";
+import { completeDocument, HTTP_METHODS, type OpenApiDocument } from "./openapi-document.ts";
 
 /**
  * `/openapi.json` (OpenAPI 3.1, generated from the route contracts) and `/docs`,
@@ -8,9 +9,7 @@ import type { App, ApiDeps } from "./app.ts";
  */
 
 type Json = Record<string, unknown>;
-type OpenApiDocument = { info?: Json; paths?: Record<string, Record<string, Json>>; components?: { schemas?: Record<string, Json> } };
 
-export const HTTP_METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 const openapiRoute = createRoute({
   method: "get",
@@ -33,7 +32,7 @@ export function registerDocs(app: App, deps: ApiDeps) {
   let html: string | undefined;
   // Built on first use, once every route is registered; the routes never change after.
   const doc = () =>
-    (document ??= app.getOpenAPI31Document({
+    (document ??= completeDocument(app.getOpenAPI31Document({
       openapi: "3.1.0",
       info: {
         title: "ucledger API",
@@ -44,7 +43,7 @@ export function registerDocs(app: App, deps: ApiDeps) {
           '`{"error":{"code","message","requestId"}}`; every response carries X-Request-Id. List routes page with an opaque ' +
           "`cursor` and stream every row as CSV or NDJSON with `format=csv|ndjson` or the Accept header.",
       },
-    }) as unknown as OpenApiDocument);
+    }) as unknown as OpenApiDocument));
 
   app.openapi(openapiRoute, (c) => c.json(doc() as Record<string, unknown>, 200));
   app.openapi(docsRoute, (c) => c.html((html ??= renderDocs(doc())), 200));
