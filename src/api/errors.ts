@@ -61,6 +61,8 @@ export function inUsersWords(message: string): string {
 }
 
 function readablePath(path: string): string {
+  // `params.hours` already reads as a name; only positions need words.
+  if (!/(^|\.)\d+(\.|$)/.test(path)) return path;
   const parts: string[] = [];
   const segments = path.split(".");
   segments.forEach((segment, i) => {

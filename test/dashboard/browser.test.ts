@@ -108,10 +108,77 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
 
   it("signs in with the token and shows the overview with the report's charts", async () => {
     const page = await signedIn();
-    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Overview");
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toMatch(/^Overview · /);
+    // The last complete week, with its picker, even for the one demo project.
+    await expect.poll(() => page.getByRole("textbox", { name: "Week" }).isVisible()).toBe(true);
+    expect(await page.locator("h2[data-week]").getAttribute("data-week")).toBe(await page.getByRole("textbox", { name: "Week" }).inputValue());
+    expect(await page.getByText("This week is still running").count()).toBe(0);
+    expect(await page.getByRole("table", { name: "Sync health by lane" }).count()).toBe(1);
     expect(await page.getByRole("img", { name: /Uploads per day/ }).count()).toBe(1);
     expect(await page.locator(".card .figure").first().textContent()).toMatch(/^\d[\d,]*$/);
     await shot(page, "overview");
+  });
+
+  it("counts the fresh demo's 2,000 files exactly on the files page", async () => {
+    const page = await signedIn();
+    await page.getByRole("link", { name: "Files", exact: true }).click();
+    await page.waitForURL(/\/dashboard\/files$/);
+    expect(await page.locator("[data-total]").textContent()).toBe("50 shown of 2,000");
+    await shot(page, "files-total");
+  });
+
+  it("shows every project at a glance, with totals and links into each", async () => {
+    const page = await signedIn();
+    await page.getByRole("link", { name: "All projects" }).click();
+    await page.waitForURL(/\/dashboard\/projects$/);
+    const table = page.getByRole("table", { name: "Every project" });
+    expect(await table.locator("tbody tr").count()).toBe(2);
+    const files = await table.locator('td[data-figure="files"]').allTextContents();
+    expect(files[0]).toBe(files[1]);
+    await shot(page, "all-projects");
+    await table.locator("tbody tr").first().getByRole("link").first().click();
+    await page.waitForURL(/\/dashboard\?project=/);
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toMatch(/^Overview · /);
+  });
+
+  it("creates a policy from a template with a preview count before saving", async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.base}/dashboard/policies/new`);
+    await page.getByLabel("Template").selectOption("delete-unstored-older-than");
+    await page.getByRole("button", { name: "Choose" }).click();
+    await page.getByLabel(/^Name/).fill("old temporary uploads");
+    await page.getByLabel(/^hours/).fill("2");
+    await page.getByRole("button", { name: "Preview" }).click();
+    const preview = page.getByRole("region", { name: "Preview" });
+    await expect.poll(() => preview.count()).toBe(1);
+    const count = Number(await preview.getAttribute("data-preview-files"));
+    expect(await preview.textContent()).toContain("uploaded at least 2 h ago");
+    await shot(page, "policy-preview");
+    const dry = await api<{ files: number }>("/v1/plans", { method: "POST", body: JSON.stringify({ policy: "old temporary uploads", dryRun: true }) }).catch(() => null);
+    expect(dry).toBeNull(); // nothing saved by the preview
+    await page.getByRole("button", { name: "Create the policy" }).click();
+    await page.waitForURL(/\/dashboard\/plans\?created=/);
+    expect(await page.getByText("Policy “old temporary uploads” is created").count()).toBe(1);
+    const saved = await api<{ files: number }>("/v1/plans", { method: "POST", body: JSON.stringify({ policy: "old temporary uploads", dryRun: true }) });
+    expect(saved.files).toBe(count);
+    await shot(page, "policy-created");
+  });
+
+  it("filters the infected files and badges them on their page", async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.base}/dashboard/files`);
+    await page.getByLabel("Virus scan found infected").selectOption("true");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/infected=true/);
+    const expected = await api<{ total: number }>("/v1/files?infected=true&limit=1");
+    expect(expected.total).toBeGreaterThan(0);
+    expect(await page.locator("tbody tr").count()).toBe(expected.total);
+    expect(await page.locator("tbody .badge", { hasText: "infected" }).count()).toBe(expected.total);
+    await shot(page, "files-infected");
+    await page.locator("tbody td.name a").first().click();
+    await page.waitForURL(/\/dashboard\/files\/[^/]+\/[0-9a-f-]{36}$/);
+    expect(await page.locator("dd .badge", { hasText: "infected" }).count()).toBe(1);
+    await shot(page, "file-infected");
   });
 
   it("filters files and downloads the CSV of exactly that filter", async () => {

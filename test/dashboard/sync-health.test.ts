@@ -44,12 +44,12 @@ describe.each(backends)("dashboard sync health on %s", (kind) => {
 
   it("shows how many records were set aside and stored with substitutes, linking the API's list", async () => {
     const html = await page(`/dashboard?project=${P}`);
-    const section = html.slice(html.indexOf("<h2>Sync health</h2>"), html.indexOf("<h2>Week"));
+    const section = html.slice(html.indexOf("<h2>Sync health</h2>"), html.indexOf("<h2 data-week"));
     expect(section).toMatch(/Quarantined upstream records: <strong>2<\/strong> set aside \(no file row written\), <strong>1<\/strong>\s*stored with substitutes/);
     const link = `/v1/sync/quarantine?project=${encodeURIComponent(P)}`;
     expect(section).toContain(`href="${link}"`);
     expect(section).toContain(`href="${link}&amp;format=csv"`);
-    expect(section).toContain("Latest sync runs");
+    expect(section).toContain("Sync health by lane");
 
     // The link works in the browser: the session cookie reads the API.
     const res = await api.app.request(link, { headers: { cookie } });
@@ -63,6 +63,6 @@ describe.each(backends)("dashboard sync health on %s", (kind) => {
     const html = await page(`/dashboard?project=${Q}`);
     expect(html).toContain("No upstream record had to be set aside or stored with substitutes.");
     expect(html).not.toContain("Quarantined upstream records");
-    expect(html).toContain("Latest sync runs");
+    expect(html).toContain("Sync health by lane");
   });
 });
