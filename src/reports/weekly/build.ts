@@ -4,7 +4,8 @@ import { insertReport, reportExists, reportIdFor } from "../../db/queries/report
 import { ValidationError } from "../../errors.ts";
 import { REPORT_ANCHORS } from "./anchors.ts";
 import { renderWeeklyCharts } from "./chart.ts";
-import { computeWeeklyReport, type WeeklyReport } from "./compute.ts";
+import { computeWeeklyReport } from "./compute.ts";
+import { readCostsSection, type WeeklyReportWithCosts } from "./costs-section.ts";
 import { shiftWeek, weekPeriod } from "./period.ts";
 import { readWeeklyRows } from "./query.ts";
 import { renderCsv, renderHtml, renderText } from "./render.ts";
@@ -40,18 +41,20 @@ export function reportUrl(publicUrl: string, id: string): string {
  * A week's figures, read and computed but not stored: the report's content,
  * and the dashboard's overview of a week that may still be running.
  */
-export async function readWeeklyReport(db: Db, input: { projectKey: string; week: string; timezone: string; now: Date }): Promise<WeeklyReport> {
+export async function readWeeklyReport(db: Db, input: { projectKey: string; week: string; timezone: string; now: Date }): Promise<WeeklyReportWithCosts> {
   const current = weekPeriod(input.week, input.timezone);
   const previous = weekPeriod(shiftWeek(input.week, -1), input.timezone);
   // One snapshot for every read, so the figures agree with each other.
-  const { rows, anchors } = await db.transaction(
+  const { rows, anchors, costs } = await db.transaction(
     async (tx) => ({
       rows: await readWeeklyRows(tx, { projectKey: input.projectKey, current, previous }),
       anchors: await latestAnchors(tx, input.projectKey, REPORT_ANCHORS),
+      // The billing period holding the week's last day, as of that day (docs/costs.md).
+      costs: await readCostsSection(tx, { projectKey: input.projectKey, lastDay: current.days[current.days.length - 1]!.date }),
     }),
     { isolationLevel: "repeatable read", accessMode: "read only" },
   );
-  return computeWeeklyReport({ rows, current, previous, generatedAt: input.now.toISOString(), anchors });
+  return { ...computeWeeklyReport({ rows, current, previous, generatedAt: input.now.toISOString(), anchors }), costs };
 }
 
 /**

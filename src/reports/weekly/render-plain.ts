@@ -4,6 +4,7 @@ import { chartTable, deletionsTable, deliveriesTable, expiringTable, figureNotes
 import { orphansSummary, orphansTable } from "./orphans.ts";
 import { anchorsLines, anchorsSummary, NO_ANCHORS } from "./anchors.ts";
 import type { RenderOptions } from "./render.ts";
+import { costsCsvRows, costsOf, costsSummary, costsUsageTable } from "./costs-section.ts";
 
 /** The report as plain text (the email's text part) and as CSV. */
 // ---------------------------------------------------------------- text
@@ -39,6 +40,14 @@ function wrap(text: string, width = 78): string {
   return lines.join("\n");
 }
 
+/** The costs section (docs/costs.md); reports stored before it existed have none. */
+function costsBlock(r: WeeklyReport, block: (title: string, body: string) => string): string[] {
+  const costs = costsOf(r);
+  if (!costs) return [];
+  const table = costsUsageTable(costs);
+  return [block("Costs", `${costsSummary(costs).map((line) => wrap(line)).join("\n")}${table ? `\n\n${textTable(table)}` : ""}`)];
+}
+
 export function renderText(r: WeeklyReport, options: RenderOptions): string {
   const charts = new Map(chartList(r).map((c) => [c.name, c.title]));
   const block = (title: string, body: string) => `${title}\n${"-".repeat(title.length)}\n${body}\n`;
@@ -62,6 +71,7 @@ export function renderText(r: WeeklyReport, options: RenderOptions): string {
     ),
     block("Deletions", r.deletions.byActor.length ? textTable(deletionsTable(r)) : "No removals in the audit trail in either week."),
     block("Uploadcare usage", r.usage.synced ? `${textTable(usageTable(r))}${usageNote}` : "Not synced: there are no usage figures for this week."),
+    ...costsBlock(r, block),
     block(charts.get("api-requests")!, `${textTable(chartTable(r, "api-requests"))}${r.apiRequests.byStatus.length ? `\n\n${textTable(statusTable(r))}` : ""}`),
     block("Plans applied", r.plans.byPlan.length ? textTable(plansTable(r)) : "No plans were applied in either week."),
     block("Sync health", r.sync.lanes.length ? textTable(syncTable(r)) : "No sync runs recorded."),
@@ -69,7 +79,7 @@ export function renderText(r: WeeklyReport, options: RenderOptions): string {
     block("Orphans (files nothing references)", `${orphansSummary(r)}${r.orphans.sources.length ? `\n${textTable(orphansTable(r))}` : ""}`),
     // JSON lines, not a table: a hash or signature cut to fit a column could not be checked.
     block("Signed audit anchors", `${wrap(anchorsSummary(r))}${r.anchors.latest.length ? `\n\n${anchorsLines(r)}` : ""}`),
-    "Sizes in decimal units (1 MB = 1,000,000 bytes). Sent by ucledger.",
+    "Sizes in decimal units (1 MB = 1,000,000 bytes). Written by ucledger; its delivery record says whether and when it was sent.",
   ];
   return `${parts.join("\n")}\n`;
 }
@@ -138,6 +148,7 @@ export function renderCsv(r: WeeklyReport): string {
     add("usage", "week", m.metric, m.unit, m.total.current, m.total.previous, m.aggregate === "last" ? "value on the last day" : "sum");
     for (const d of m.days) add("usage", d.date, m.metric, m.unit, d.current, d.previous, `previous: ${d.previousDate}`);
   }
+  for (const row of costsCsvRows(costsOf(r))) add(...row);
   pair("api_requests", "week", "requests", "requests", r.apiRequests.requests);
   pair("api_requests", "week", "errors", "requests", r.apiRequests.errors);
   for (const s of r.apiRequests.byStatus) pair("api_requests", `status ${s.status}`, "requests", "requests", s.requests, s.error ? "error" : "");

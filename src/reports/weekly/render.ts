@@ -3,6 +3,7 @@ import { chartList, formatBytes, formatCount, formatSigned, localTime, weekRange
 import { chartTable, deletionsTable, deliveriesTable, expiringTable, figureNotes, largestTable, plansTable, statusTable, summaryTable, syncTable, type Table, usageTable } from "./report-tables.ts";
 import { orphansSummary, orphansTable } from "./orphans.ts";
 import { anchorsLines, anchorsSummary, anchorsTable } from "./anchors.ts";
+import { costsOf, costsSummary, costsUsageTable } from "./costs-section.ts";
 
 /**
  * The report as HTML (an email that Outlook and phone clients show alike:
@@ -76,6 +77,16 @@ function anchorLinesRow(r: WeeklyReport): string {
   return `<tr><td style="padding:0 20px 8px 20px;font-family:Menlo,Consolas,monospace;font-size:11px;line-height:16px;color:#333;word-break:break-all;">${lines}</td></tr>`;
 }
 
+/** The costs section (docs/costs.md); reports stored before it existed have none. */
+function costsRows(r: WeeklyReport): string[] {
+  const costs = costsOf(r);
+  if (!costs) return [];
+  const table = costsUsageTable(costs);
+  const [first, ...rest] = costsSummary(costs);
+  const method = rest.pop();
+  return [heading("Costs"), paragraph(escapeHtml([first, ...rest].join(" "))), table ? tableRow(table) : "", method ? note(method) : ""];
+}
+
 export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
   const charts = new Map(chartList(r).map((c) => [c.name, c.title]));
   const chart = (name: string) => (charts.has(name) ? chartRows(r, name, charts.get(name)!) : "");
@@ -115,6 +126,7 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
     heading("Uploadcare usage"),
     r.usage.synced ? (charts.has("traffic") ? chart("traffic") : tableRow(usageTable(r))) : paragraph("Not synced: there are no usage figures for this week (the usage stream needs a project API token)."),
     r.usage.synced && notes.usageStorage ? note(notes.usageStorage) : "",
+    ...costsRows(r),
     heading("Uploadcare API requests"),
     chart("api-requests"),
     r.apiRequests.byStatus.length ? tableRow(statusTable(r)) : paragraph("No requests to Uploadcare were recorded in either week."),
@@ -131,7 +143,7 @@ export function renderHtml(r: WeeklyReport, options: RenderOptions): string {
     paragraph(escapeHtml(anchorsSummary(r))),
     r.anchors.latest.length ? tableRow(anchorsTable(r)) : "",
     r.anchors.latest.length ? anchorLinesRow(r) : "",
-    paragraph(`<span style="font-size:12px;color:#666;">Sizes in decimal units (1 MB = 1,000,000 bytes). The week's figures are attached as CSV. Sent by ucledger.</span>`),
+    paragraph(`<span style="font-size:12px;color:#666;">Sizes in decimal units (1 MB = 1,000,000 bytes). The week's figures are attached as CSV. Written by ucledger; its delivery record says whether and when it was sent.</span>`),
   ];
   return `<!DOCTYPE html>
 <html lang="en" xmlns="http://www.w3.org/1999/xhtml">
