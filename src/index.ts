@@ -4,7 +4,9 @@ import { bootstrap, type Runtime } from "./bootstrap.ts";
 import { createApp } from "./api/app.ts";
 import { VERSION } from "./version.ts";
 import { reportStartupFailure } from "./startup-failure.ts";
-import { anchorKeysOf, buildJobs, createStreams } from "./jobs.ts";
+import { anchorKeysOf, buildJobs, createStreams, runManualSync } from "./jobs.ts";
+import { registerCliBridge } from "./api/cli-bridge.ts";
+import { announceServer } from "./server-file.ts";
 import { reportSettingsFrom } from "./reports/jobs.ts";
 import { createMetrics } from "./observability/metrics.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
@@ -71,6 +73,8 @@ async function main(): Promise<void> {
     protection: env.protection,
     approvals: env.approvals,
   };
+  const auditPublicKeys = [...anchorKeysOf(runtime, { createDemoKey: true }).publicKeys.values()].map((key) => key.export({ format: "pem", type: "spki" }).toString());
+  const reportSettings = reportSettingsFrom({ timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: env.mail });
   const app = createApp({
     database,
     decisions,
@@ -82,10 +86,25 @@ async function main(): Promise<void> {
     metrics,
     timezone: env.schedules.timezone,
     behindProxy: env.behindProxy,
-    auditPublicKeys: [...anchorKeysOf(runtime, { createDemoKey: true }).publicKeys.values()].map((key) => key.export({ format: "pem", type: "spki" }).toString()),
+    auditPublicKeys,
     references: env.references,
-    reportMail: reportSettingsFrom({ timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: env.mail }).mail,
+    reportMail: reportSettings.mail,
     publicRoutes: env.metricsPublic ? DEFAULT_PUBLIC_ROUTES : DEFAULT_PUBLIC_ROUTES.filter((r) => r !== "GET /metrics"),
+  });
+  // What `ucledger` asks of this server when it holds the data directory (src/cli/remote.ts).
+  registerCliBridge(app, {
+    db: database.db,
+    logger,
+    projects: runtime.projects.map((p) => p.publicKey),
+    sync: ({ stream, projectKeys, full, onPage }) =>
+      runManualSync(runtime, streams, {
+        ...(stream === "files" ? { stream, lanes: full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"] } : { stream }),
+        projectKeys,
+        holder: manualHolder("cli"),
+        onPage,
+      }),
+    auditPublicKeys,
+    reports: { timezone: env.schedules.timezone, publicUrl: env.publicUrl, mail: reportSettings.mail },
   });
 
   const server = serve({ fetch: app.fetch, port: env.port, hostname: "0.0.0.0" }) as Server;
@@ -99,11 +118,13 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : env.port;
   logger.info({ port, database: database.kind, projects: runtime.projects.map((p) => p.publicKey) }, `ucledger ${VERSION} listening on http://localhost:${port}`);
+  // Where the CLI finds this server (and, on PGlite, a token to act through it): the data directory.
+  const announced = await announceServer({ env, db: database.db, port, embedded: database.kind === "pglite" });
 
   const scheduler = env.schedules.enabled
     ? new Scheduler({ db: database.db, logger: logger.child({ module: "scheduler" }), onEvent: (event, job) => metrics.schedulerEvents.inc({ job, event }) })
     : undefined;
-  const shutdown = installShutdown(server, runtime, accessLog, scheduler);
+  const shutdown = installShutdown(server, runtime, accessLog, scheduler, announced.withdraw);
   if (runtime.sandbox) await printDemoToken(runtime, port);
   // On start the scheduler also runs each job's latest missed fire once, which fills a new ledger at once.
   if (scheduler) {
@@ -133,12 +154,14 @@ function installShutdown(
   runtime: Runtime,
   accessLog: AccessLog,
   scheduler: Scheduler | undefined,
+  withdraw: () => void,
 ): { stopping(): boolean } {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     runtime.logger.info({ signal }, "shutting down: draining requests");
+    withdraw();
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);

@@ -275,37 +275,43 @@ function referenceJobs(runtime: Runtime): [string, JobDefinition][] {
   ];
 }
 
-/** What one `ucledger sync files` pass did: the runs, and the refusals of projects whose stream was held. */
-export interface ManualFilesSync {
+/** What one `ucledger sync files|usage` pass did: the runs, and the refusals of projects whose stream was held. */
+export interface ManualSync {
   summaries: RunSummary[];
   held: string[];
 }
 
+export type ManualStream = { stream: "files"; lanes: FilesLane[] } | { stream: "usage" };
+
 /**
- * One pass of the files stream by hand, for each project: each takes the
- * stream's claim like a scheduled run, so it never overlaps one; a project
- * whose stream is held is not synced and its holder named in `held`. Shared by
- * `ucledger sync files` and the server that runs it for a CLI (src/api/cli-bridge.ts).
+ * One pass of a stream by hand, for each project: each takes the stream's
+ * claim like a scheduled run, so it never overlaps one; a project whose stream
+ * is held is not synced and its holder named in `held`. Shared by
+ * `ucledger sync` and the server that runs it for a CLI (src/api/cli-bridge.ts).
  */
-export async function runManualFilesSync(
+export async function runManualSync(
   runtime: Pick<Runtime, "database" | "logger">,
   streams: Streams,
-  input: { projectKeys: string[]; lanes: FilesLane[]; holder: string; onPage?: (projectKey: string, progress: PageProgress) => void; onProjectDone?: (projectKey: string) => void },
-): Promise<ManualFilesSync> {
+  input: ManualStream & { projectKeys: string[]; holder: string; onPage?: (projectKey: string, progress: PageProgress) => void; onProjectDone?: (projectKey: string) => void },
+): Promise<ManualSync> {
   const summaries: RunSummary[] = [];
   const held: string[] = [];
+  const name = `ucledger sync ${input.stream}`;
   for (const projectKey of input.projectKeys) {
-    const claim = await claimManualRun(runtime.database.db, runtime.logger, { projectKey, stream: "files", holder: input.holder });
+    const claim = await claimManualRun(runtime.database.db, runtime.logger, { projectKey, stream: input.stream, holder: input.holder });
     if (claim.kind === "refused") {
       held.push(claim.message);
       continue;
     }
     try {
+      const options = (lease: { fence: RunOptions["fence"]; signal: AbortSignal }) => ({ ...lease, by: input.holder, logger: runtime.logger });
       summaries.push(
-        ...(await claim.run(
-          (lease) => streams.files(projectKey, input.lanes, { ...lease, by: input.holder, logger: runtime.logger, onPage: (p) => input.onPage?.(projectKey, p) }),
-          (runs) => failureOf("ucledger sync files", runs),
-        )),
+        ...(input.stream === "files"
+          ? await claim.run(
+              (lease) => streams.files(projectKey, input.lanes, { ...options(lease), onPage: (p) => input.onPage?.(projectKey, p) }),
+              (runs) => failureOf(name, runs),
+            )
+          : [await claim.run((lease) => streams.usage(projectKey, options(lease)), (run) => failureOf(name, [run]))]),
       );
     } finally {
       input.onProjectDone?.(projectKey);

@@ -4,7 +4,8 @@ import { verifyAgainstAnchors, type AnchoredReport } from "../db/audit/anchor-ve
 import { latestAnchors, type Anchor } from "../db/audit/anchors.ts";
 import { ConfigError, EXIT_CONFIG } from "../errors.ts";
 import { anchorKeysOf } from "../jobs.ts";
-import { parseFlags, selectProjects, withRuntime } from "./runtime.ts";
+import { remoteJson } from "./remote.ts";
+import { parseFlags, remoteServer, selectProjects, withRuntime } from "./runtime.ts";
 
 const USAGE =
   "usage: ucledger audit verify [--project KEY] [--anchors FILE] [--full] [--json]\n" +
@@ -30,34 +31,49 @@ export async function auditCommand(argv: string[]): Promise<number> {
   if (sub === "anchors") return listCommand(values);
   // Read the file before opening the database: a bad file is a usage error, named by line.
   let fileAnchors: Anchor[] | undefined;
+  let anchorsText: string | undefined;
   if (values.anchors !== undefined) {
-    let text: string;
     try {
-      text = readFileSync(values.anchors, "utf8");
+      anchorsText = readFileSync(values.anchors, "utf8");
     } catch (err) {
       throw new ConfigError(`--anchors: cannot read ${values.anchors} (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`);
     }
     try {
-      fileAnchors = parseAnchorsFile(text);
+      fileAnchors = parseAnchorsFile(anchorsText);
     } catch (err) {
       throw new ConfigError(`--anchors: ${values.anchors} ${(err as Error).message}`);
     }
   }
+  const server = remoteServer();
+  if (server) {
+    const { body } = await remoteJson<{ signaturesChecked: boolean; reports: AnchoredReport[] }>(server, "POST", "/v1/cli/audit/verify", {
+      project: values.project,
+      full: values.full,
+      anchors: anchorsText,
+    });
+    return printReports(body.reports, body.signaturesChecked, values.json ?? false);
+  }
   return withRuntime(async (runtime) => {
     const keys = anchorKeysOf(runtime, { createDemoKey: false });
     const publicKeys = [...keys.publicKeys.values()].map((k) => k.export({ format: "pem", type: "spki" }).toString());
-    if (publicKeys.length === 0) {
-      process.stderr.write("note: no UCLEDGER_AUDIT_KEY or UCLEDGER_AUDIT_PUBLIC_KEY: anchor signatures are not checked, only their positions\n");
-    }
-    let ok = true;
+    const reports: AnchoredReport[] = [];
     for (const project of selectProjects(runtime, values.project)) {
-      const report = await verifyAgainstAnchors(runtime.database.db, project.publicKey, { publicKeys, fileAnchors, full: values.full ?? false });
-      ok &&= report.ok;
-      if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-      else printReport(report);
+      reports.push(await verifyAgainstAnchors(runtime.database.db, project.publicKey, { publicKeys, fileAnchors, full: values.full ?? false }));
     }
-    return ok ? 0 : 1;
+    return printReports(reports, publicKeys.length > 0, values.json ?? false);
   });
+}
+
+/** What `audit verify` prints, whether this process or the server checked the chains. */
+function printReports(reports: AnchoredReport[], signaturesChecked: boolean, json: boolean): number {
+  if (!signaturesChecked) {
+    process.stderr.write("note: no UCLEDGER_AUDIT_KEY or UCLEDGER_AUDIT_PUBLIC_KEY: anchor signatures are not checked, only their positions\n");
+  }
+  for (const report of reports) {
+    if (json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else printReport(report);
+  }
+  return reports.every((r) => r.ok) ? 0 : 1;
 }
 
 function printReport(report: AnchoredReport): void {

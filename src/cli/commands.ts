@@ -20,7 +20,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   migrate: { summary: "apply database migrations and exit", run: migrateCommand },
   db: { summary: "as the owner: db grant-service ROLE (least privilege for the service), db maintain (api_requests partitions)", run: dbCommand },
-  sync: { summary: "sync files now: sync files [--project KEY] [--full] [--json]", run: syncCommand },
+  sync: { summary: "sync now: sync files [--project KEY] [--full] [--json], sync usage [--project KEY] [--json]", run: syncCommand },
   audit: { summary: "check the audit trail against its hash chain and signed anchors: audit verify [--project KEY] [--anchors FILE] [--full]; audit anchors [--json]", run: auditCommand },
   webhooks: { summary: "subscribe to Uploadcare's file events: webhooks install --url URL", run: webhooksCommand },
   token: { summary: "manage API tokens: token create --name N --role viewer|operator|admin, token list, token revoke --name N", run: tokenCommand },

@@ -1,6 +1,7 @@
 import { EXIT_CONFIG } from "../errors.ts";
 import { reportStartupFailure } from "../startup-failure.ts";
 import { commands } from "./commands.ts";
+import { explainHeldDataDir } from "./runtime.ts";
 
 /** `ucledger <command> [args]`: dispatches to one file per command. */
 async function main(argv: string[]): Promise<number> {
@@ -14,7 +15,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`ucledger: unknown command '${name}'\n${usage()}`);
     return EXIT_CONFIG;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    throw explainHeldDataDir(err);
+  }
 }
 
 function usage(): string {

@@ -9,7 +9,8 @@ import { approvalState, approvePlan, cancelPlan, expirePlans, type ApprovalState
 import { AppError, ConfigError, EXIT_CONFIG } from "../errors.ts";
 import { createUploadcareClient } from "../sync/uploadcare/create-client.ts";
 import { parsePairs } from "./policy.ts";
-import { cliActor, parseFlags, selectProjects, withRuntime } from "./runtime.ts";
+import { remoteJson, type RemoteServer } from "./remote.ts";
+import { cliActor, parseFlags, remoteServer, selectProjects, withRuntime } from "./runtime.ts";
 
 const USAGE = [
   "usage: ucledger plan propose --policy ID|NAME [--project KEY] [--option key=value]... [--note TEXT] [--yes] [--json]",
@@ -63,7 +64,16 @@ export function approvalLines(a: ApprovalState): string {
   return `  approvals ${a.received.length} of ${a.required}${need}${a.received.map((r) => `\n    ${r.actor} at ${r.at}: ${r.reason}`).join("")}`;
 }
 
-async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): Promise<string> {
+/** What the plan's summary shows beside the plan itself: the API's PlanDetail has the same fields. */
+export interface PlanFigures {
+  approvals: ApprovalState;
+  progress: Awaited<ReturnType<typeof planProgress>>;
+  excluded: { reason: string; files: number }[];
+  skipped: { reason: string; files: number }[];
+  failed: { reason: string; files: number }[];
+}
+
+async function loadFigures(runtime: Runtime, plan: PlanRecord): Promise<PlanFigures> {
   const db = runtime.database.db;
   const [approvals, progress, excluded, skipped, failed] = await Promise.all([
     approvalState(db, plan, runtime.env.approvals),
@@ -72,6 +82,23 @@ async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): P
     reasonCounts(db, plan.projectKey, plan.id, "skipped"),
     reasonCounts(db, plan.projectKey, plan.id, "failed"),
   ]);
+  return { approvals, progress, excluded, skipped, failed };
+}
+
+async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): Promise<string> {
+  const lines = renderPlan(plan, await loadFigures(runtime, plan));
+  if (itemRows > 0) {
+    const items = await planItemsWithStatus(runtime.database.db, plan.projectKey, plan.id, ["pending", "copying", "copied", "sending", "done", "skipped", "failed", "excluded"], itemRows);
+    lines.push(
+      ...items.map((i) => `  #${i.seq} ${i.fileUuid}  ${formatBytes(i.size).padStart(10)}  ${i.status}${i.reason ? ` (${i.reason})` : ""}  ${i.originalFilename}`),
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The plan's summary lines, from the database or from the server's PlanDetail alike. */
+export function renderPlan(plan: PlanRecord, figures: PlanFigures): string[] {
+  const { approvals, progress, excluded, skipped, failed } = figures;
   const lines = [
     `plan ${plan.id} (${plan.projectKey}): ${plan.status}`,
     `  policy ${String(plan.policy["name"])} v${plan.policyVersion}: ${plan.action} where ${(plan.policy["describe"] as string[] | undefined)?.join("; ") || "every file"}`,
@@ -88,13 +115,37 @@ async function showPlan(runtime: Runtime, plan: PlanRecord, itemRows: number): P
   }
   if (plan.haltReason) lines.push(`  halted: ${plan.haltReason}`);
   if (plan.lastError) lines.push(`  last apply stopped: ${plan.lastError} (apply again to resume)`);
-  if (itemRows > 0) {
-    const items = await planItemsWithStatus(db, plan.projectKey, plan.id, ["pending", "copying", "copied", "sending", "done", "skipped", "failed", "excluded"], itemRows);
-    lines.push(
-      ...items.map((i) => `  #${i.seq} ${i.fileUuid}  ${formatBytes(i.size).padStart(10)}  ${i.status}${i.reason ? ` (${i.reason})` : ""}  ${i.originalFilename}`),
-    );
+  return lines;
+}
+
+type Preview = Awaited<ReturnType<typeof previewPlan>>;
+
+/** The dry run of `plan propose`, from this process or the server alike. */
+function renderPreview(preview: Preview): string {
+  return (
+    `dry run: policy ${preview.policy.name} v${preview.policy.version} would ${preview.action} ${count(preview.files)} files (${formatBytes(preview.bytes)}) in ${preview.projectKey}\n` +
+    `  where ${preview.conditions.join("; ") || "every file"}\n` +
+    `  ${count(preview.excludedCount)} excluded${preview.excluded.map((e) => `\n    ${count(e.files)} × ${e.reason}`).join("")}\n` +
+    `  needs ${preview.requiredApprovals} approval(s); would expire at ${preview.expiresAt} unless approved\n` +
+    (preview.sample.length ? `  first files:\n${sampleLines(preview.sample)}\n` : "") +
+    (preview.excludedSample.length ? `  first excluded:\n${sampleLines(preview.excludedSample)}\n` : "") +
+    "nothing was stored. Add --yes to propose the plan.\n"
+  );
+}
+
+/** `plan propose` through the server holding the data directory: POST /v1/plans, printed as this process would. */
+async function proposeRemote(server: RemoteServer, input: { project?: string | undefined; policy: string; options: unknown; note?: string | undefined; yes: boolean; json: boolean }): Promise<number> {
+  const out = (text: string) => void process.stdout.write(text);
+  const body = { project: input.project, policy: input.policy, options: input.options, note: input.note, dryRun: !input.yes };
+  if (!input.yes) {
+    const preview = (await remoteJson<Preview>(server, "POST", "/v1/plans", body)).body;
+    out(input.json ? `${JSON.stringify({ dryRun: true, ...preview })}\n` : renderPreview(preview));
+    return 0;
   }
-  return `${lines.join("\n")}\n`;
+  const detail = (await remoteJson<PlanRecord & PlanFigures>(server, "POST", "/v1/plans", body)).body;
+  const { approvals, progress, excluded, skipped, failed, ...plan } = detail;
+  out(input.json ? `${JSON.stringify(plan)}\n` : `proposed ${renderPlan(plan, { approvals, progress, excluded, skipped, failed }).join("\n")}\n`);
+  return 0;
 }
 
 /** `ucledger plan propose|show|approve|apply|cancel`. */
@@ -125,6 +176,18 @@ export async function planCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(itemRows) || itemRows < 0) throw new ConfigError("--items: must be a whole number");
   const options = parsePlanOptions(values.option);
   const out = (text: string) => void process.stdout.write(text);
+  const server = remoteServer();
+  if (server && action === "propose") {
+    try {
+      return await proposeRemote(server, { project: values.project, policy: values.policy!, options, note: values.note, yes: values.yes ?? false, json: values.json ?? false });
+    } catch (err) {
+      if (err instanceof AppError && err.code !== "INTERNAL_SERVER_ERROR") {
+        process.stderr.write(`ucledger plan: ${err.message}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  }
 
   return withRuntime(async (runtime) => {
     const db = runtime.database.db;
@@ -137,18 +200,7 @@ export async function planCommand(argv: string[]): Promise<number> {
         const input = { projectKeys: keys, policy: values.policy!, options, note: values.note, actor };
         if (!values.yes) {
           const preview = await previewPlan({ db, now, protection: runtime.env.protection, approvals: runtime.env.approvals }, input);
-          if (values.json) out(`${JSON.stringify({ dryRun: true, ...preview })}\n`);
-          else {
-            out(
-              `dry run: policy ${preview.policy.name} v${preview.policy.version} would ${preview.action} ${count(preview.files)} files (${formatBytes(preview.bytes)}) in ${preview.projectKey}\n` +
-                `  where ${preview.conditions.join("; ") || "every file"}\n` +
-                `  ${count(preview.excludedCount)} excluded${preview.excluded.map((e) => `\n    ${count(e.files)} × ${e.reason}`).join("")}\n` +
-                `  needs ${preview.requiredApprovals} approval(s); would expire at ${preview.expiresAt} unless approved\n` +
-                (preview.sample.length ? `  first files:\n${sampleLines(preview.sample)}\n` : "") +
-                (preview.excludedSample.length ? `  first excluded:\n${sampleLines(preview.excludedSample)}\n` : "") +
-                "nothing was stored. Add --yes to propose the plan.\n",
-            );
-          }
+          out(values.json ? `${JSON.stringify({ dryRun: true, ...preview })}\n` : renderPreview(preview));
           return 0;
         }
         const plan = await proposePlan({ db, now, protection: runtime.env.protection, approvals: runtime.env.approvals }, input);

@@ -5,7 +5,8 @@ import { createPolicy } from "../decisions/manage-policies.ts";
 import { PolicyCreate } from "../decisions/policy.ts";
 import { POLICY_TEMPLATES } from "../decisions/templates.ts";
 import { AppError, ConfigError, EXIT_CONFIG } from "../errors.ts";
-import { cliActor, parseFlags, selectProjects, withRuntime } from "./runtime.ts";
+import { remoteJson } from "./remote.ts";
+import { cliActor, parseFlags, remoteServer, selectProjects, withRuntime } from "./runtime.ts";
 
 const USAGE = [
   "usage: ucledger policy templates [--json]",
@@ -69,51 +70,94 @@ export async function policyCommand(argv: string[]): Promise<number> {
     return EXIT_CONFIG;
   }
 
-  return withRuntime(async (runtime) => {
-    const db = runtime.database.db;
-    try {
+  const server = remoteServer();
+  if (server) {
+    return handled(async () => {
       if (action === "list") {
-        const keys = values.project ? selectProjects(runtime, values.project).map((p) => p.publicKey) : await projectKeys(db);
-        const policies = await listPolicies(db, keys);
-        if (values.json) for (const p of policies) process.stdout.write(`${JSON.stringify(p)}\n`);
-        else if (policies.length === 0) process.stderr.write("no policies\n");
-        else for (const p of policies) process.stdout.write(`${describe(p)}\n`);
+        const query = values.project ? `?project=${encodeURIComponent(values.project)}` : "";
+        printList((await remoteJson<{ data: PolicyRecord[] }>(server, "GET", `/v1/policies${query}`)).body.data, values.json ?? false);
         return 0;
       }
-      if (!values.name) throw new ConfigError("--name: required");
-      const projects = selectProjects(runtime, values.project);
-      if (projects.length !== 1) throw new ConfigError("--project: required, since several projects are configured");
-      let conditions: unknown;
-      if (values.conditions !== undefined) {
-        try {
-          conditions = JSON.parse(values.conditions);
-        } catch {
-          throw new ConfigError("--conditions: not valid JSON");
-        }
-      }
-      const body = PolicyCreate.safeParse({
-        name: values.name,
-        description: values.description,
-        template: values.template,
-        params: values.template ? parsePairs(values.param, "param") : undefined,
-        action: values.action,
-        conditions,
-        allowMatchAll: values["allow-match-all"],
-        archive: values["archive-target"] ? { target: values["archive-target"] } : undefined,
-      });
-      if (!body.success) {
-        const issue = body.error.issues[0];
-        throw new ConfigError(`${issue?.path.length ? issue.path.join(".") : "policy"}: ${issue?.message ?? "invalid"}`);
-      }
-      const created = await createPolicy({ db, now: () => new Date() }, { projectKey: projects[0]!.publicKey, body: body.data, actor: cliActor() });
+      const body = policyBody(values);
+      const created = (await remoteJson<PolicyRecord>(server, "POST", "/v1/policies", { project: values.project, ...body })).body;
       process.stdout.write(values.json ? `${JSON.stringify(created)}\n` : `created policy ${describe(created)}\n`);
       return 0;
-    } catch (err) {
-      if (err instanceof AppError && err.code !== "INTERNAL_SERVER_ERROR") {
-        process.stderr.write(`ucledger policy: ${err.message}\n`);
-        return 1;
+    });
+  }
+
+  return withRuntime(async (runtime) => {
+    const db = runtime.database.db;
+    return handled(async () => {
+      if (action === "list") {
+        const keys = values.project ? selectProjects(runtime, values.project).map((p) => p.publicKey) : await projectKeys(db);
+        printList(await listPolicies(db, keys), values.json ?? false);
+        return 0;
       }
-      throw err;
-    }
+      const body = policyBody(values);
+      const projects = selectProjects(runtime, values.project);
+      if (projects.length !== 1) throw new ConfigError("--project: required, since several projects are configured");
+      const created = await createPolicy({ db, now: () => new Date() }, { projectKey: projects[0]!.publicKey, body, actor: cliActor() });
+      process.stdout.write(values.json ? `${JSON.stringify(created)}\n` : `created policy ${describe(created)}\n`);
+      return 0;
+    });
   });
+}
+
+/** An empty list says so (on stdout, where the list would be), with where to begin; --json prints no lines. */
+function printList(policies: PolicyRecord[], json: boolean): void {
+  if (json) for (const p of policies) process.stdout.write(`${JSON.stringify(p)}\n`);
+  else if (policies.length === 0) process.stdout.write("no policies yet: see `ucledger policy templates`, then `ucledger policy create --name NAME --template ID`\n");
+  else for (const p of policies) process.stdout.write(`${describe(p)}\n`);
+}
+
+/** Refusals of the ledger (a taken name, an unknown project) are exit 1 with the reason; anything else is a bug. */
+async function handled(body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof AppError && err.code !== "INTERNAL_SERVER_ERROR") {
+      process.stderr.write(`ucledger policy: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+type PolicyFlags = {
+  name?: string | undefined;
+  description?: string | undefined;
+  template?: string | undefined;
+  param?: string[] | undefined;
+  action?: string | undefined;
+  conditions?: string | undefined;
+  "allow-match-all"?: boolean | undefined;
+  "archive-target"?: string | undefined;
+};
+
+/** The policy the flags describe, checked here: a bad flag is a usage error before anything is asked of the database or the server. */
+function policyBody(values: PolicyFlags): PolicyCreate {
+  if (!values.name) throw new ConfigError("--name: required");
+  let conditions: unknown;
+  if (values.conditions !== undefined) {
+    try {
+      conditions = JSON.parse(values.conditions);
+    } catch {
+      throw new ConfigError("--conditions: not valid JSON");
+    }
+  }
+  const body = PolicyCreate.safeParse({
+    name: values.name,
+    description: values.description,
+    template: values.template,
+    params: values.template ? parsePairs(values.param, "param") : undefined,
+    action: values.action,
+    conditions,
+    allowMatchAll: values["allow-match-all"],
+    archive: values["archive-target"] ? { target: values["archive-target"] } : undefined,
+  });
+  if (!body.success) {
+    const issue = body.error.issues[0];
+    throw new ConfigError(`${issue?.path.length ? issue.path.join(".") : "policy"}: ${issue?.message ?? "invalid"}`);
+  }
+  return body.data;
 }

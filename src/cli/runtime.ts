@@ -1,7 +1,9 @@
 import { userInfo } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bootstrap, type ProjectContext, type Runtime } from "../bootstrap.ts";
+import { loadEnv } from "../env.ts";
 import { ConfigError } from "../errors.ts";
+import { findRemoteServer, type RemoteServer } from "./remote.ts";
 
 /** Parses flags; an unknown or malformed flag is a usage error (exit 2) naming it. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, command: string) {
@@ -15,6 +17,26 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(ar
 /** Starts the shared runtime for a CLI command, logging to stderr so stdout stays the command's. */
 export async function openCliRuntime(): Promise<Runtime> {
   return bootstrap({ logToStderr: true });
+}
+
+/**
+ * A command that does not work through the running server says so, rather
+ * than only that the data directory is locked.
+ */
+export function explainHeldDataDir(err: unknown): unknown {
+  if (!(err instanceof ConfigError) || !err.message.includes("is in use by another ucledger process")) return err;
+  const server = remoteServer();
+  if (!server) return err;
+  return new ConfigError(
+    `the ucledger server at ${server.url} (pid ${server.pid}) holds the data directory, and this command does not work through it: ` +
+      `stop the server to run it, or use the API (${server.url}/docs) or the dashboard. ` +
+      "Through the server: sync files|usage, audit verify, policy list|create, plan propose, report weekly",
+  );
+}
+
+/** The running server to work through (embedded PGlite held by `npm start`), if any. */
+export function remoteServer(): RemoteServer | undefined {
+  return findRemoteServer(loadEnv());
 }
 
 /** The projects a command acts on: all, or the one `--project` names. */
