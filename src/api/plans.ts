@@ -8,6 +8,7 @@ import {
   PLAN_ITEM_ORDER,
   PLAN_ORDER,
   planProgress,
+  planSavings,
   reasonCounts,
   type PlanItem,
   type PlanRecord,
@@ -78,6 +79,10 @@ const PlanDetailSchema = PlanSchema.extend({
   excluded: z.array(ReasonCount).openapi({ description: "Protected files the plan left out, by reason" }),
   skipped: z.array(ReasonCount).openapi({ description: "Files skipped at apply time because they changed, by reason" }),
   failed: z.array(ReasonCount).openapi({ description: "Files Uploadcare did not act on, by its reason" }),
+  savings: z
+    .object({ files: z.number().int(), bytesBefore: z.number().int(), bytesAfter: z.number().int(), bytesSaved: z.number().int() })
+    .nullable()
+    .openapi({ description: "Version plans that delete originals: the deleted originals' bytes, their copies' and the difference; null for other plans" }),
 }).openapi("PlanDetail");
 
 const ItemSchema = z
@@ -93,6 +98,8 @@ const ItemSchema = z
     originalFilename: z.string(),
     evidence: z.record(z.string(), z.unknown()).openapi({ description: "The values the policy's conditions looked at, at proposal" }),
     copyUrl: z.string().nullable(),
+    copyUuid: z.string().nullable().openapi({ description: "Version plans: the copy made of the file" }),
+    copySize: z.number().int().nullable().openapi({ description: "Version plans: the copy's bytes once confirmed" }),
     batch: z.number().int().nullable(),
     sentAt: Timestamp.nullable(),
     finishedAt: Timestamp.nullable(),
@@ -111,6 +118,8 @@ const ITEM_COLUMNS: Column<PlanItem>[] = [
   { name: "original_filename", value: (i) => i.originalFilename },
   { name: "evidence", value: (i) => i.evidence },
   { name: "copy_url", value: (i) => i.copyUrl },
+  { name: "copy_uuid", value: (i) => i.copyUuid },
+  { name: "copy_size", value: (i) => i.copySize },
   { name: "batch", value: (i) => i.batch },
   { name: "sent_at", value: (i) => i.sentAt },
   { name: "finished_at", value: (i) => i.finishedAt },
@@ -268,14 +277,15 @@ const itemsRoute = protectedRoute("viewer", {
 });
 
 async function describePlan(db: Queryable, plan: PlanRecord, settings: ApprovalSettings | undefined) {
-  const [approvals, progress, excluded, skipped, failed] = await Promise.all([
+  const [approvals, progress, excluded, skipped, failed, savings] = await Promise.all([
     approvalState(db, plan, settings),
     planProgress(db, plan.projectKey, plan.id),
     reasonCounts(db, plan.projectKey, plan.id, "excluded"),
     reasonCounts(db, plan.projectKey, plan.id, "skipped"),
     reasonCounts(db, plan.projectKey, plan.id, "failed"),
+    planSavings(db, plan),
   ]);
-  return { ...plan, requiredApprovals: approvals.required, approvals, progress, excluded, skipped, failed };
+  return { ...plan, requiredApprovals: approvals.required, approvals, progress, excluded, skipped, failed, savings };
 }
 
 export function registerPlans(app: App, deps: ApiDeps) {

@@ -24,6 +24,8 @@ export const PolicySchema = z
     conditions: z.array(z.record(z.string(), z.unknown())).openapi({ description: "All must hold; see GET /v1/policies/templates and docs/decisions.md" }),
     allowMatchAll: z.boolean(),
     archive: z.record(z.string(), z.unknown()).nullable().openapi({ description: "Archive policies: { target, pattern, makePublic }" }),
+    tag: z.record(z.string(), z.unknown()).nullable().openapi({ description: "Tag policies: { set: {key: value}, remove: [key] }" }),
+    versionSpec: z.record(z.string(), z.unknown()).nullable().openapi({ description: "Version policies: { operations: \"-/format/webp/\", deleteOriginal }" }),
     version: z.number().int().openapi({ description: "Bumped by every edit; plans record the version they froze" }),
     createdAt: Timestamp,
     createdBy: z.string(),
@@ -65,7 +67,8 @@ const createRoute = protectedRoute("operator", {
   tags: ["decisions"],
   summary: "Create a policy, written out (action, conditions) or from a template (template, params)",
   description:
-    "A policy whose conditions narrow nothing needs `allowMatchAll: true`. Creating a policy changes no file: it is used by proposing a plan.",
+    "A policy whose conditions narrow nothing needs `allowMatchAll: true`. Creating a policy changes no file: it is used by proposing a plan. " +
+    "`tag` policies carry `tag: {set, remove}` (metadata keys), `version` policies `versionSpec: {operations, deleteOriginal}` (a local copy with CDN operations).",
   request: { body: { content: { "application/json": { schema: CreateBody } }, required: true } },
   responses: {
     201: json(PolicySchema, "Created"),
