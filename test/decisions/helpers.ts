@@ -102,8 +102,13 @@ export async function planEvents(db: Db, planId: string): Promise<{ file_uuid: s
 }
 
 /** Changes a file at the sandbox without webhooks: "behind the plan's back". */
-export async function patchSandboxFile(sandbox: Sandbox, uuid: string, patch: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${sandbox.url}/__sandbox/files/${uuid}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) });
+export async function patchSandboxFile(sandbox: Sandbox, uuid: string, patch: Record<string, unknown>, attempt = 1): Promise<void> {
+  // A kept-alive connection the sandbox closed at that moment resets: the PATCH is idempotent, so try once more.
+  const res = await fetch(`${sandbox.url}/__sandbox/files/${uuid}`, { method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify(patch) }).catch((err: unknown) => {
+    if (attempt > 2) throw err;
+    return null;
+  });
+  if (res === null) return patchSandboxFile(sandbox, uuid, patch, attempt + 1);
   if (!res.ok) throw new Error(`PATCH /__sandbox/files/${uuid}: ${res.status} ${await res.text()}`);
 }
 
