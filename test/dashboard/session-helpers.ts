@@ -28,8 +28,8 @@ export async function dashboardSession(api: ApiHarness, role: "viewer" | "operat
   const cookie = merge(pre, cookiePairs(res));
   const fresh = /(?:^|; )ucledger_csrf=([^;]*)/.exec(cookie)![1]!;
   return {
-    get: (path) => api.app.request(path, { headers: { cookie } }),
-    post: (path, fields) =>
+    get: async (path) => api.app.request(path, { headers: { cookie } }),
+    post: async (path, fields) =>
       api.app.request(path, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded", cookie },
