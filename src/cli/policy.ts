@@ -13,6 +13,8 @@ const USAGE = [
   "       ucledger policy list [--project KEY] [--json]",
   "       ucledger policy create --name NAME --template ID [--param key=value]... [--project KEY] [--description TEXT] [--allow-match-all] [--json]",
   "       ucledger policy create --name NAME --action store|delete|archive --conditions JSON [--archive-target STORAGE] [--project KEY] [--allow-match-all] [--json]",
+  "       ucledger policy create --name NAME --action tag --conditions JSON [--tag-set key=value]... [--tag-remove KEY]... [--project KEY] [--json]",
+  "       ucledger policy create --name NAME --action version --conditions JSON [--version-operations=-/format/webp/-/quality/smart/] [--delete-original] [--project KEY] [--json]",
 ].join("\n");
 
 /** `key=value` pairs; numbers and booleans stay text, the template's schema coerces them. */
@@ -44,6 +46,10 @@ export async function policyCommand(argv: string[]): Promise<number> {
       conditions: { type: "string" },
       description: { type: "string" },
       "archive-target": { type: "string" },
+      "tag-set": { type: "string", multiple: true },
+      "tag-remove": { type: "string", multiple: true },
+      "version-operations": { type: "string" },
+      "delete-original": { type: "boolean" },
       "allow-match-all": { type: "boolean" },
       json: { type: "boolean" },
     },
@@ -132,6 +138,10 @@ type PolicyFlags = {
   conditions?: string | undefined;
   "allow-match-all"?: boolean | undefined;
   "archive-target"?: string | undefined;
+  "tag-set"?: string[] | undefined;
+  "tag-remove"?: string[] | undefined;
+  "version-operations"?: string | undefined;
+  "delete-original"?: boolean | undefined;
 };
 
 /** The policy the flags describe, checked here: a bad flag is a usage error before anything is asked of the database or the server. */
@@ -154,6 +164,9 @@ function policyBody(values: PolicyFlags): PolicyCreate {
     conditions,
     allowMatchAll: values["allow-match-all"],
     archive: values["archive-target"] ? { target: values["archive-target"] } : undefined,
+    tag: values["tag-set"] || values["tag-remove"] ? { set: values["tag-set"] ? parsePairs(values["tag-set"], "tag-set") : undefined, remove: values["tag-remove"] } : undefined,
+    versionSpec:
+      values["version-operations"] !== undefined || values["delete-original"] ? { operations: values["version-operations"] ?? "", deleteOriginal: values["delete-original"] ?? false } : undefined,
   });
   if (!body.success) {
     const issue = body.error.issues[0];
