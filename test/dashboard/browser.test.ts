@@ -144,7 +144,7 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
   it("creates a policy from a template with a preview count before saving", async () => {
     const page = await signedIn();
     await page.goto(`${demo.base}/dashboard/policies/new`);
-    await page.getByLabel("Template").selectOption("delete-unstored-older-than");
+    await page.locator(`select[name="template"]`).selectOption("delete-unstored-older-than");
     await page.getByRole("button", { name: "Choose" }).click();
     await page.getByLabel(/^Name/).fill("old temporary uploads");
     await page.getByLabel(/^hours/).fill("2");

@@ -127,7 +127,7 @@ export async function policyNewPage(ctx: PageContext, state: { form?: PolicyForm
           <a href="/dashboard/plans">← Plans and policies</a>
         </p>
         {state.error ? <Notice kind="error">{state.error}</Notice> : null}
-        <form class="filters" method="get" action="/dashboard/policies/new" aria-label="Template">
+        <form class="filters" method="get" action="/dashboard/policies/new" aria-label="Choose a template">
           <label>
             Template
             <select name="template">
