@@ -79,7 +79,7 @@ export interface WeeklyReport {
   deletions: { files: Pair; bytes: Pair; byActor: { actor: string; source: string; files: Pair; bytes: Pair }[] };
   usage: { synced: boolean; metrics: UsageMetric[] };
   apiRequests: { requests: Pair; errors: Pair; byStatus: { status: string; error: boolean; requests: Pair }[]; days: { date: string; requests: Pair; errors: Pair }[] };
-  plans: { files: Pair; byPlan: { planId: string; kind: string; files: Pair }[] };
+  plans: { files: Pair; byPlan: { planId: string; kind: string; files: Pair }[]; bytesSaved: Pair; savings: { planId: string; bytesSaved: Pair }[] };
   sync: {
     failedRuns: Pair;
     incompleteRuns: Pair;
@@ -337,7 +337,15 @@ function plans(rows: WeeklyRows): WeeklyReport["plans"] {
     entry.files[row.week] += row.files;
     byPlan.set(key, entry);
   }
+  const savings = new Map<string, Pair>();
+  for (const row of rows.planSavings ?? []) {
+    const pair = savings.get(row.planId) ?? zero();
+    pair[row.week] += row.bytes;
+    savings.set(row.planId, pair);
+  }
   return {
+    bytesSaved: pairOf(rows.planSavings ?? [], (r) => r.bytes),
+    savings: [...savings].map(([planId, bytesSaved]) => ({ planId, bytesSaved })).sort((a, b) => byPairDesc(a.bytesSaved, b.bytesSaved) || (a.planId < b.planId ? -1 : 1)),
     files: pairOf(rows.plans, (r) => r.files),
     byPlan: [...byPlan.values()].sort(
       (a, b) => byPairDesc(a.files, b.files) || (a.planId < b.planId ? -1 : a.planId > b.planId ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0),

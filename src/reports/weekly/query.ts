@@ -151,6 +151,16 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
         group by 1, 2, 3`,
   );
 
+  // Version plans that delete originals: bytes of the deleted originals beyond their copies, by the week the item finished.
+  const planSavings = await queryRows<Record<string, unknown>>(
+    db,
+    sql`select ${weekOf("i.finished_at", b)} as week, i.plan_id::text as plan_id, sum(i.size - i.copy_size)::bigint as bytes
+        from plan_items i join plans p on p.project_key = i.project_key and p.id = i.plan_id
+        where i.project_key = ${projectKey} and p.action = 'version' and (p.policy -> 'versionSpec' ->> 'deleteOriginal') = 'true'
+          and i.status = 'done' and i.copy_size is not null and ${inWindow("i.finished_at")}
+        group by 1, 2`,
+  );
+
   const lanes = await queryRows<Record<string, unknown>>(
     db,
     sql`select stream, lane,
@@ -212,6 +222,7 @@ export async function readWeeklyRows(db: Queryable, input: { projectKey: string;
       count: num(r["count"]),
     })),
     plans: plans.map((r) => ({ week: r["week"] as Week, planId: String(r["plan_id"]), kind: String(r["kind"]), files: num(r["files"]) })),
+    planSavings: planSavings.map((r) => ({ week: r["week"] as Week, planId: String(r["plan_id"]), bytes: num(r["bytes"]) })),
     syncLanes: lanes.map((r) => ({
       stream: String(r["stream"]),
       lane: String(r["lane"]),

@@ -158,6 +158,7 @@ export function renderCsv(r: WeeklyReport): string {
   }
   pair("plans", "week", "files", "files", r.plans.files);
   for (const p of r.plans.byPlan) pair("plans", p.planId, p.kind, "files", p.files);
+  for (const p of r.plans.savings ?? []) pair("plans", p.planId, "bytes_saved", "bytes", p.bytesSaved);
   pair("sync", "week", "failed_runs", "runs", r.sync.failedRuns);
   pair("sync", "week", "incomplete_runs", "runs", r.sync.incompleteRuns);
   for (const l of r.sync.lanes) {

@@ -170,7 +170,11 @@ export function plansTable(r: WeeklyReport): Table {
   return {
     headers: ["Plan", "Event kind", "Files this week", "Files previous week"],
     numeric: [2, 3],
-    rows: r.plans.byPlan.map((p) => [p.planId, p.kind, formatCount(p.files.current), formatCount(p.files.previous)]),
+    rows: [
+      ...r.plans.byPlan.map((p) => [p.planId, p.kind, formatCount(p.files.current), formatCount(p.files.previous)]),
+      // Version plans that delete originals: what the originals took beyond their copies.
+      ...(r.plans.savings ?? []).map((p) => [p.planId, "bytes saved", formatBytes(p.bytesSaved.current), formatBytes(p.bytesSaved.previous)]),
+    ],
   };
 }
 

@@ -73,6 +73,8 @@ export interface WeeklyRows {
   requests: RequestBucket[];
   requestsByStatus: { week: Week; status: number | null; count: number }[];
   plans: { week: Week; planId: string; kind: string; files: number }[];
+  /** Version plans that delete originals: bytes saved by the items finished in each week (originals minus copies). */
+  planSavings?: { week: Week; planId: string; bytes: number }[];
   syncLanes: {
     stream: string;
     lane: string;
