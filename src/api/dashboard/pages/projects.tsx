@@ -94,7 +94,7 @@ export async function projectsPage(ctx: PageContext) {
           </tr>
         ))}
         <tr class="total" data-project="">
-          <th scope="row">All {formatCount(rows.length)} projects</th>
+          <th scope="row">{rows.length === 1 ? "Total" : `All ${formatCount(rows.length)} projects`}</th>
           <Figures f={totals} />
         </tr>
       </Table>
