@@ -35,9 +35,9 @@ export interface SandboxProcess {
 }
 
 /** Runs the sandbox in its own process, so the benchmark's memory figures are the sync's alone. */
-export async function spawnSandbox(files: number, port: number): Promise<SandboxProcess> {
+export async function spawnSandbox(files: number, port: number, extraArgs: string[] = []): Promise<SandboxProcess> {
   const cli = fileURLToPath(new URL("../bin/ucledger.js", import.meta.url));
-  const child = spawn(process.execPath, [cli, "sandbox", "--port", String(port), "--files", String(files), "--json"], {
+  const child = spawn(process.execPath, [cli, "sandbox", "--port", String(port), "--files", String(files), "--json", ...extraArgs], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout! });

@@ -1,73 +1,83 @@
 /**
- * `npm run bench:sync`: syncs 200,000 sandbox files into a fresh PostgreSQL
- * database and prints files per second and peak RSS, then loads the same rows
- * with plain COPY for comparison. The sandbox runs in its own process.
+ * `npm run bench:sync`: a complete first inventory (live and removed files) of
+ * one sandbox project, three ways, against the same sandbox in one run:
+ * ucledger's first sync, the script a user would write instead (the official
+ * SDK's paginate + one drizzle upsert per page), and the SDK's paging alone (the
+ * API-side floor). Each runs in its own process, so each peak RSS is its own;
+ * each writer gets a fresh PostgreSQL database.
+ *
+ *   npm run bench:sync                                   both configurations of docs/benchmarks.md
+ *   npm run bench:sync -- --files 200000 --latency-ms 0  one configuration
+ *
+ * After ucledger's first sync, 100 files are uploaded and a plain sync runs:
+ * its time and list requests are printed too.
  */
-import { pipeline } from "node:stream/promises";
-import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import pg from "pg";
-import { openDatabase } from "../src/db/client.ts";
-import { registerProjects } from "../src/db/queries/projects.ts";
-import { createLogger } from "../src/logger.ts";
-import { syncFiles } from "../src/sync/files/sync-files.ts";
-import { createUploadcareClient } from "../src/sync/uploadcare/create-client.ts";
-import { createBenchDatabase, rssSampler, spawnSandbox } from "./support.ts";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { createBenchDatabase, spawnSandbox, type SandboxProcess } from "./support.ts";
 
-const FILES = Number(process.env.BENCH_FILES ?? 200_000);
+const { values } = parseArgs({ options: { files: { type: "string" }, "latency-ms": { type: "string" } } });
+const configs =
+  values.files !== undefined
+    ? [{ files: Number(values.files), latencyMs: Number(values["latency-ms"] ?? 0) }]
+    : [
+        { files: 200_000, latencyMs: 0 },
+        { files: 1_000_000, latencyMs: 150 },
+      ];
 
-const sandbox = await spawnSandbox(FILES, 4700 + Math.floor(Math.random() * 200));
-const target = await createBenchDatabase("ucledger_bench_sync");
-const database = await openDatabase({ url: target.url });
-try {
-  await registerProjects(database.db, [{ projectKey: sandbox.publicKey, name: "bench", isDemo: false }]);
-  const logger = createLogger("warn");
-  const client = createUploadcareClient({ db: database.db, logger, project: { ...sandbox, apiBase: sandbox.url } });
-  const now = () => new Date();
+for (const config of configs) await runConfig(config.files, config.latencyMs);
 
-  const rss = rssSampler();
-  const started = performance.now();
-  const [run] = await syncFiles({ db: database.db, client, logger, now }, { lanes: ["new"] });
-  const syncSeconds = (performance.now() - started) / 1000;
-  const peakMb = rss.stop();
-  if (run?.status !== "ok") throw new Error(`sync ended ${run?.status}: ${run?.error}`);
-
-  const resync = performance.now();
-  const [again] = await syncFiles({ db: database.db, client, logger, now }, { lanes: ["new"] });
-  const resyncMs = performance.now() - resync;
-
-  const counts = (await database.pool!.query("select (select count(*) from files) as files, (select count(*) from file_events) as events")).rows[0];
-  const copyFiles = await copyTable(target.url, "files");
-  const copyEvents = await copyTable(target.url, "file_events");
-
-  console.log(`bench:sync — ${FILES.toLocaleString("en")} generated files; the new-files lane lists the ${run.seen.toLocaleString("en")} live ones`);
-  console.log(`  sync (new-files lane, first run): ${syncSeconds.toFixed(1)} s, ${Math.round(run.seen / syncSeconds).toLocaleString("en")} files/s, ${run.pages} pages`);
-  console.log(`  rows written: ${counts.files} files, ${counts.events} audit events`);
-  console.log(`  peak RSS during sync: ${peakMb} MB`);
-  console.log(`  second run (nothing new): ${Math.round(resyncMs)} ms, inserted ${again?.inserted}, changed ${again?.changed}`);
-  console.log(`  plain COPY of the same files rows: ${copyFiles.toFixed(1)} s; with their audit events too: ${(copyFiles + copyEvents).toFixed(1)} s`);
-  console.log(`  sync / COPY(files): ${(syncSeconds / copyFiles).toFixed(2)}x; sync / COPY(files + events): ${(syncSeconds / (copyFiles + copyEvents)).toFixed(2)}x`);
-} finally {
-  await database.close();
-  await target.drop();
-  sandbox.child.kill("SIGINT");
+async function runConfig(files: number, latencyMs: number): Promise<void> {
+  const sandbox = await spawnSandbox(files, 4700 + Math.floor(Math.random() * 200), ["--latency-ms", String(latencyMs)]);
+  try {
+    console.log(`bench:sync — ${files.toLocaleString("en")} files, ${latencyMs} ms sandbox latency per request`);
+    const floor = await contender("floor", sandbox);
+    const naive = await contender("naive", sandbox);
+    const ucledger = await contender("ucledger", sandbox, ["--incremental"]);
+    const row = (name: string, r: Result) =>
+      `  ${name.padEnd(34)} ${r.seconds.toFixed(1).padStart(7)} s  ${String(r.peakMb).padStart(5)} MB  ${String(r.files).padStart(9)} files`;
+    console.log(row("SDK paging alone (floor)", floor));
+    console.log(row("naive script (SDK + drizzle)", naive));
+    console.log(row("ucledger first sync", ucledger));
+    console.log(`  ucledger rows: ${ucledger.files} files, ${ucledger.events} audit events, ${ucledger.listed} files listed`);
+    console.log(`  ratios: naive ÷ ucledger ${(naive.seconds / ucledger.seconds).toFixed(2)}x, ucledger ÷ floor ${(ucledger.seconds / floor.seconds).toFixed(2)}x`);
+    const inc = ucledger.incremental;
+    if (inc) console.log(`  incremental after 100 uploads: ${Math.round(inc.incrementalMs)} ms, ${inc.listRequests} list requests, ${inc.inserted} inserted`);
+  } finally {
+    sandbox.child.kill("SIGINT");
+  }
 }
 
-/**
- * Streams a table's rows out with COPY TO and into an empty twin with COPY FROM,
- * so the comparison loads exactly the rows the sync wrote, with the same indexes.
- */
-async function copyTable(url: string, table: string): Promise<number> {
-  const source = new pg.Client({ connectionString: url });
-  const sink = new pg.Client({ connectionString: url });
-  await source.connect();
-  await sink.connect();
+interface Result {
+  seconds: number;
+  peakMb: number;
+  files: number;
+  events?: number;
+  listed?: number;
+  incremental?: { incrementalMs: number; listRequests: number; inserted: number };
+}
+
+/** Runs one contender in its own process on a fresh database; its JSON lines are its results. */
+async function contender(name: string, sandbox: SandboxProcess, flags: string[] = []): Promise<Result> {
+  const database = await createBenchDatabase(`ucledger_bench_${name}`);
   try {
-    await sink.query(`create table ${table}_copy (like ${table} including all)`);
-    const started = performance.now();
-    await pipeline(source.query(copyTo(`copy ${table} to stdout`)), sink.query(copyFrom(`copy ${table}_copy from stdin`)));
-    return (performance.now() - started) / 1000;
+    const args = JSON.stringify({ sandbox, databaseUrl: database.url });
+    const child = spawn(process.execPath, ["--import", "tsx", new URL(`./sync-contenders/${name}.ts`, import.meta.url).pathname, args, ...flags], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    let result: Result | null = null;
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if (!line.startsWith("{")) continue;
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if ("seconds" in parsed) result = parsed as unknown as Result;
+      else if (result) result.incremental = parsed as unknown as Result["incremental"];
+    }
+    const code = await exited;
+    if (code !== 0 || !result) throw new Error(`bench contender ${name} exited with ${code}`);
+    return result;
   } finally {
-    await source.end();
-    await sink.end();
+    await database.drop();
   }
 }

@@ -47,6 +47,7 @@ export const SERVICE_DELETES = [
   "reconcile_seen", // a finished scan's working set
   "reference_staging", // a replacement's staged rows
   "refused_webhook_deliveries", // old counters
+  "sync_checkpoints", // a finished backfill's slice positions
 ] as const;
 
 /** Written once, never changed: no grant may ever add UPDATE or DELETE here. */

@@ -54,7 +54,8 @@ describe.each(backends)("GET /metrics on %s", (kind) => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
-    const labels = `project="${sandbox.publicKey}",stream="files",lane="new"`;
+    // A project's first sync is its backfill (the new-files lane takes over once it has a baseline).
+    const labels = `project="${sandbox.publicKey}",stream="files",lane="backfill"`;
     expect(text).toMatch(new RegExp(`ucledger_sync_last_success_timestamp_seconds\\{${labels}\\} \\d{10}`));
     expect(text).toMatch(new RegExp(`ucledger_sync_lag_seconds\\{${labels}\\} \\d`));
     const live = text.match(new RegExp(`ucledger_sync_rows_written\\{${labels}\\} (\\d+)`));

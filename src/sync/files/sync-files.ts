@@ -6,6 +6,8 @@ import { applyWebhookInbox } from "../webhooks/apply-inbox.ts";
 import type { PageProgress } from "./lane-deps.ts";
 import { runNewFilesLane } from "./new-files-lane.ts";
 import { runReconcileLane } from "./reconcile-lane.ts";
+import { runBackfillLane } from "./backfill/backfill-lane.ts";
+import { hasBaseline } from "./backfill/backfill-state.ts";
 import { createStatisticsKeeper } from "./statistics.ts";
 import { refreshDailyRollup } from "../../db/queries/rollup.ts";
 
@@ -21,9 +23,11 @@ export interface SyncFilesDeps {
   signal?: AbortSignal;
   /** How far before its checkpoint the new-files lane reads again (default: DEFAULT_LOOKBACK_MS). */
   lookbackMs?: number;
+  /** Most list requests a backfill keeps in flight (default: DEFAULT_LIST_CONCURRENCY). */
+  concurrency?: number;
 }
 
-export type FilesLane = "webhooks" | "new" | "reconcile";
+export type FilesLane = "webhooks" | "new" | "reconcile" | "backfill";
 
 /**
  * One pass over a project's files: the webhook inbox first (cheap, newest
@@ -32,8 +36,8 @@ export type FilesLane = "webhooks" | "new" | "reconcile";
  * since each keeps its own checkpoint.
  */
 export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; lanes?: FilesLane[] } = {}): Promise<RunSummary[]> {
-  const lanes = options.lanes ?? (options.full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"]);
   const projectKey = deps.client.transport.projectKey;
+  const lanes = await withBackfill(deps, projectKey, options.lanes ?? (options.full ? ["webhooks", "new", "reconcile"] : ["webhooks", "new"]));
   const summaries: RunSummary[] = [];
   const statistics = createStatisticsKeeper(deps.db);
   for (const lane of lanes) {
@@ -44,6 +48,7 @@ export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; 
         const laneDeps = { ...deps, client, logger: run.logger, noteWritten: statistics.noteWritten };
         if (lane === "webhooks") await applyWebhookInbox(laneDeps, projectKey, run);
         else if (lane === "new") await runNewFilesLane(laneDeps, run);
+        else if (lane === "backfill") await runBackfillLane(laneDeps, run);
         else await runReconcileLane(laneDeps, run);
       }),
     );
@@ -55,6 +60,18 @@ export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; 
     );
   }
   return summaries;
+}
+
+/**
+ * Until a project has a reconciliation baseline, its new-files and
+ * reconciliation lanes are one backfill: every file listed once, concurrently,
+ * instead of the live list paged twice (new files, then the scan).
+ */
+async function withBackfill(deps: SyncFilesDeps, projectKey: string, lanes: FilesLane[]): Promise<FilesLane[]> {
+  const listing = (lane: FilesLane) => lane === "new" || lane === "reconcile";
+  if (!lanes.some(listing) || (await hasBaseline(deps.db, projectKey))) return lanes;
+  const at = lanes.findIndex(listing);
+  return [...lanes.slice(0, at).filter((l) => !listing(l)), "backfill", ...lanes.slice(at).filter((l) => !listing(l))];
 }
 
 /** The worst status of several runs, for one summary line. */

@@ -37,7 +37,7 @@ export interface WriteCounts {
 /** Extra writes that must commit atomically with the page (a checkpoint, inbox marks). */
 export type AlsoInTransaction = (tx: Queryable, counts: WriteCounts) => Promise<void>;
 
-interface CurrentRow {
+export interface CurrentRow {
   uuid: string;
   data: Record<string, unknown>;
   observed_at: string | null;
@@ -45,7 +45,7 @@ interface CurrentRow {
   missed_scans: number;
 }
 
-interface Plan {
+export interface Plan {
   counts: WriteCounts;
   upserts: FileRecord[];
   events: NewEvent[];
@@ -100,7 +100,7 @@ export async function applySnapshots(tx: Queryable, ctx: WriteContext, records: 
   return plan.counts;
 }
 
-function dedupe(records: FileRecord[]): FileRecord[] {
+export function dedupe(records: FileRecord[]): FileRecord[] {
   // Ties at a page boundary can list a file twice; keep the newest snapshot.
   const byUuid = new Map<string, FileRecord>();
   for (const record of records) {
@@ -110,7 +110,7 @@ function dedupe(records: FileRecord[]): FileRecord[] {
   return [...byUuid.values()];
 }
 
-async function readCurrent(db: Queryable, projectKey: string, batch: FileRecord[]): Promise<Map<string, CurrentRow>> {
+export async function readCurrent(db: Queryable, projectKey: string, batch: FileRecord[]): Promise<Map<string, CurrentRow>> {
   if (batch.length === 0) return new Map();
   const rows = await queryRows<CurrentRow>(
     db,
@@ -127,7 +127,7 @@ export function heldRecord(row: { data: Record<string, unknown>; observed_at: st
   return toFileRecord(row.data as UploadcareFile, row.observed_at ? canonicalTimestamp(row.observed_at) : "1970-01-01T00:00:00Z");
 }
 
-function planWrites(ctx: WriteContext, batch: FileRecord[], current: Map<string, CurrentRow>): Plan {
+export function planWrites(ctx: WriteContext, batch: FileRecord[], current: Map<string, CurrentRow>): Plan {
   const plan: Plan = { counts: { inserted: 0, changed: 0, unchanged: 0, stale: 0, events: 0, quarantined: 0 }, upserts: [], events: [] };
   const addEvent = (next: FileRecord, change: Omit<NewEvent, "fileUuid" | "observedAt" | "source" | "runId" | "planId" | "actor">) =>
     plan.events.push({
@@ -175,7 +175,7 @@ function planWrites(ctx: WriteContext, batch: FileRecord[], current: Map<string,
  * unnest arrays here, where each row carries a large JSON document that array
  * literals would have to escape twice.
  */
-async function upsertFiles(tx: Queryable, ctx: WriteContext, records: FileRecord[]): Promise<void> {
+export async function upsertFiles(tx: Queryable, ctx: WriteContext, records: FileRecord[]): Promise<void> {
   if (records.length === 0) return;
   const now = dateToTimestamp(ctx.now());
   const payload = JSON.stringify(records.map((r) => ({ o: r.observedAt, d: r.data })));
