@@ -126,7 +126,7 @@ describe.skipIf(!hasChromium)("tagging the files of a filter through a plan (dem
 
     // The file's page shows the metadata the plan wrote.
     await page.goto(`${base}/dashboard/files/${encodeURIComponent(project)}/${uuids[0]}`);
-    const metadata = page.locator("section, div").filter({ has: page.getByRole("heading", { name: "Metadata" }) }).last();
+    const metadata = page.getByRole("heading", { name: "Metadata", exact: true }).locator("xpath=following-sibling::dl[1]");
     await expect.poll(() => metadata.textContent()).toContain("campaign");
     expect(await metadata.textContent()).toContain("spring-e2e");
     expect(await metadata.textContent()).toContain("tagme");
