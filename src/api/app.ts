@@ -25,6 +25,7 @@ import { registerSync } from "./sync.ts";
 import type { SyncRunner } from "./sync-runner.ts";
 import { registerTokens } from "./tokens.ts";
 import { registerUsage } from "./usage.ts";
+import { registerCosts } from "./costs.ts";
 import { registerViewExports } from "./view-exports.ts";
 import { registerWebhookReceiver } from "./webhooks.ts";
 import type { WebhookProject } from "../sync/webhooks/receive.ts";
@@ -125,6 +126,7 @@ export function createApp(deps: ApiDeps): App {
   registerEvents(app, deps);
   registerAnchors(app, deps);
   registerUsage(app, deps);
+  registerCosts(app, deps);
   registerApiLogs(app, deps);
   registerApiLogIngest(app, deps);
   registerMetrics(app, deps);
