@@ -4,7 +4,7 @@ import { filterConditions } from "../../../decisions/filter-conditions.ts";
 import { AppError } from "../../../errors.ts";
 import { ApiFailure } from "../api-client.ts";
 import { canOperate, params, type ListPage, type PageContext } from "../context.ts";
-import { CsrfField, Notice, totalText } from "../ui.tsx";
+import { CsrfField, Notice } from "../ui.tsx";
 import { apiQuery } from "./files.tsx";
 
 /**
@@ -47,7 +47,7 @@ export async function tagPage(ctx: PageContext, _c?: Context, error?: string, ke
       <div class="grid">
         {error ? <Notice kind="error">{error}</Notice> : null}
         <p class="card">
-          Files of this filter: <strong>{describeFilter(filter)}</strong> — {totalText(files.total, files.totalExact, files.totalAtLeast)} in the ledger now.{" "}
+          Files of this filter: <strong>{describeFilter(filter)}</strong> — <span data-total>{files.total === null ? "an unknown number of" : files.total.toLocaleString("en-US")}</span> files in the ledger now.{" "}
           <a href={back}>Back to the list</a>
         </p>
         {canOperate(ctx.caller) ? (
