@@ -11,7 +11,7 @@ export class AdaptiveLimit {
   private limit: number;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
-  private lastDecrease = 0;
+  private lastDecrease = Number.NEGATIVE_INFINITY;
   /** How often the limit was halved, for the log. */
   decreases = 0;
 
