@@ -93,6 +93,26 @@ describe.each(backends)("a tag plan on %s", (kind) => {
     expect(metadataWrites(s, again)).toEqual([]);
   }, 180_000);
 
+  it("under 429s still writes each key exactly once, retrying the throttled requests", async () => {
+    const files = uploadOld(s.sandbox, 60, { metadata: { ucl_campaign: "throttled" } });
+    await s.sync();
+    const plan = await approvedPlan(s, {
+      name: "tag throttled",
+      action: "tag",
+      conditions: [{ kind: "metadata", key: "ucl_campaign", op: "equals", value: "throttled" }],
+      tag: { set: { checked: "yes" } },
+    });
+    const since = s.sandbox.requests().at(-1)?.seq ?? 0;
+    s.sandbox.setFaults({ throttleRate: 0.3, retryAfterS: 0 });
+    const summary = await applyPlan(s, plan.id);
+    s.sandbox.resetFaults();
+    expect(summary).toMatchObject({ status: "applied", done: 60, failed: 0 });
+    const puts = s.sandbox.requests(since).filter((r) => r.method === "PUT" && r.path.endsWith("/metadata/checked/"));
+    expect(puts.some((r) => r.status === 429)).toBe(true);
+    const written = puts.filter((r) => r.status === 200 || r.status === 201).map((r) => r.path.split("/")[2]);
+    expect([...written].sort()).toEqual([...files].sort());
+  }, 120_000);
+
   it("refuses a tag policy that touches a hold key, and bad keys and values in users' words", async () => {
     const deps = { db: database.db, now: () => new Date() };
     await createPolicy(deps, {
