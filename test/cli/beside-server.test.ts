@@ -42,6 +42,14 @@ describe.each(backends)("the CLI beside a running server on %s", (kind) => {
       expect(verify.code, verify.stderr).toBe(0);
       expect(verify.stdout).toMatch(/chain intact, \d+ events/);
 
+      const none = await runCli(["policy", "list"], env);
+      expect(none.code, none.stderr).toBe(0);
+      expect(none.stdout).toMatch(/^no policies yet: see `ucledger policy templates`/);
+
+      const usage = await runCli(["sync", "usage", "--json"], env);
+      expect([0, 3], usage.stderr).toContain(usage.code);
+      if (usage.code === 0) expect(JSON.parse(usage.stdout)).toMatchObject({ stream: "usage", status: "ok" });
+
       const policy = await runCli(["policy", "create", "--name", "infected", "--template", "delete-infected"], env);
       expect(policy.code, policy.stderr).toBe(0);
       expect(policy.stdout).toMatch(/^created policy [0-9a-f-]{36} {2}\w+ {2}infected \(v1\): delete where /);
