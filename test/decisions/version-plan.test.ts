@@ -3,6 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listFileVersions } from "../../src/db/queries/file-versions.ts";
 import { planSavings } from "../../src/db/queries/plans.ts";
 import { queryRows } from "../../src/db/query.ts";
+import { computeWeeklyReport } from "../../src/reports/weekly/compute.ts";
+import { isoWeekOf, shiftWeek, weekPeriod } from "../../src/reports/weekly/period.ts";
+import { readWeeklyRows } from "../../src/reports/weekly/query.ts";
+import { plansTable } from "../../src/reports/weekly/report-tables.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { allSandboxFiles } from "../support/uploadcare.ts";
 import { applyPlan, approvedPlan, itemStatuses, planEvents, scene, type Scene } from "./helpers.ts";
@@ -91,6 +95,16 @@ describe.each(backends)("a version plan on %s", (kind) => {
       sql`select sum(bytes_saved)::bigint as saved, count(bytes_saved)::int as n from reporting.fct_plan_item_v2 where plan_id = ${plan.id}::uuid`,
     );
     expect({ saved: Number(view?.saved), n: view?.n }).toEqual({ saved: before - after, n: 300 });
+
+    // …and in the weekly report's plans section, this week.
+    const week = isoWeekOf(new Date().toISOString().slice(0, 10));
+    const current = weekPeriod(week, "UTC");
+    const previous = weekPeriod(shiftWeek(week, -1), "UTC");
+    const rows = await readWeeklyRows(database.db, { projectKey: s.sandbox.publicKey, current, previous });
+    const report = computeWeeklyReport({ rows, current, previous, generatedAt: new Date().toISOString() });
+    expect(report.plans.bytesSaved).toEqual({ current: before - after, previous: 0 });
+    expect(report.plans.savings).toEqual([{ planId: plan.id, bytesSaved: { current: before - after, previous: 0 } }]);
+    expect(plansTable(report).rows.some((r) => r[0] === plan.id && r[1] === "bytes saved")).toBe(true);
   }, 180_000);
 
   it("keeps the originals when the plan says so: its items are done once their copies are confirmed", async () => {
