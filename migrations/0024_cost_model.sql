@@ -69,7 +69,7 @@ WITH plan AS (
 )
 SELECT
   CASE WHEN r.scope_key = '*' THEN 'account' ELSE 'project' END AS scope,
-  nullif(r.scope_key, '*') AS project_key,
+  r.scope_key AS project_key,
   r.day,
   pl.currency,
   r.period_start,
@@ -106,9 +106,9 @@ CROSS JOIN LATERAL (SELECT
 --> statement-breakpoint
 COMMENT ON VIEW reporting.fct_cost_daily IS 'What the Uploadcare plan costs so far, one row per billing scope and day (docs/costs.md): usage to date in the day''s billing period against the plan''s allowances, and the cost so far. From the pricing block of the configuration file; empty without one.';
 --> statement-breakpoint
-COMMENT ON COLUMN reporting.fct_cost_daily.scope IS 'project (the project has a plan of its own) or account (one plan shared by every project; project_key is null).';
+COMMENT ON COLUMN reporting.fct_cost_daily.scope IS 'project (the project has a plan of its own) or account (one plan shared by every project; project_key is *).';
 --> statement-breakpoint
-COMMENT ON COLUMN reporting.fct_cost_daily.project_key IS 'The project (dim_project); null when scope is account.';
+COMMENT ON COLUMN reporting.fct_cost_daily.project_key IS 'The project (dim_project); * when scope is account (never null, so exports can page by it).';
 --> statement-breakpoint
 COMMENT ON COLUMN reporting.fct_cost_daily.day IS 'The date of the usage figures (UTC); every day from the first to the last with figures.';
 --> statement-breakpoint

@@ -28,6 +28,8 @@ const PARQUET_OF: Record<string, [string, string | undefined, string | undefined
   bigint: ["INT64", undefined, undefined],
   integer: ["INT32", undefined, undefined],
   "double precision": ["DOUBLE", undefined, undefined],
+  // Money (numeric(14,2)) travels as DOUBLE: exact to the cent for amounts below 2^53 cents.
+  "numeric(14,2)": ["DOUBLE", undefined, undefined],
   boolean: ["BOOLEAN", undefined, undefined],
   date: ["INT32", "DATE", "DATE"],
   "timestamp(6) with time zone": ["INT64", "TIMESTAMP_MICROS", "TIMESTAMP"],

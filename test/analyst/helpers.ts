@@ -9,6 +9,8 @@ import type { FileRecord } from "../../src/sync/files/file-record.ts";
 import { writeFiles, type WriteContext } from "../../src/sync/files/write-files.ts";
 import type { TestDatabase } from "../support/db.ts";
 import { replaceReferences } from "../../src/sync/references/replace.ts";
+import { recordPricing } from "../../src/db/queries/pricing-plans.ts";
+import { parsePricing } from "../../src/pricing-schema.ts";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -157,6 +159,14 @@ export async function seedReportingProject(db: Db, projectKey: string): Promise<
           ${dateToTimestamp(new Date(at + 4_200 + d * 10))}::timestamptz, ${status}, 3, 2500, 10, 2, ${status === "failed" ? "HTTP 503 from Uploadcare" : null})`);
     }
   }
+  // A plan of the project's own, for fct_cost_daily (a later seed's project replaces it: one generation at a time).
+  const pricing = {
+    currency: "EUR",
+    billingDay: 1,
+    scope: "project",
+    plan: { monthlyFee: "10.00", included: { storageGb: 2, trafficGb: 5, operations: 1000 }, pricePerExtra: { storageGb: 0.5, trafficGb: 0.1, thousandOperations: 0.25 } },
+  };
+  await recordPricing(db, parsePricing(pricing, [projectKey]), new Date());
   // One applied delete plan of two files (one done, one failed), for fct_plan_item.
   await db.execute(sql`
     with pol as (

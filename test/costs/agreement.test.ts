@@ -55,7 +55,7 @@ const HAND: { day: string; project: string; cost: string; periodStart: string; p
 async function viewCost(db: TestDatabase["db"], day: string, project: string | null): Promise<string | undefined> {
   const rows = await queryRows<{ cost: string }>(
     db,
-    sql`select cost_to_date::text as cost from reporting.fct_cost_daily where day = ${day}::date and project_key is not distinct from ${project}`,
+    sql`select cost_to_date::text as cost from reporting.fct_cost_daily where day = ${day}::date and project_key = ${project ?? "*"}`,
   );
   return rows[0]?.cost;
 }

@@ -24,6 +24,8 @@ export const EXPORT_VIEWS = {
   fct_reference_snapshot: ["project_key", "snapshot_id"],
   dim_file_v3: ["project_key", "file_uuid"],
   fct_daily_files_v2: ["project_key", "day"],
+  fct_cost_daily: ["project_key", "day"],
+  fct_plan_item_v2: ["project_key", "plan_id", "item_seq"],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ExportView = keyof typeof EXPORT_VIEWS;

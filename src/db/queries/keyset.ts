@@ -1,6 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Queryable } from "../client.ts";
 import { queryRows } from "../query.ts";
+import { countHonestly } from "./honest-count.ts";
 import { fromEpochMicros, isCalendarDay, toEpochMicros } from "../timestamps.ts";
 
 /**
@@ -183,39 +184,7 @@ export interface Total {
   exact: boolean;
 }
 
-/**
- * Counted exactly up to here in `auto` mode. At 1,000,000 files a capped count
- * of 10,000 took 75–100 ms with a JSON filter (a scan checking each row); 1,000
- * takes a few ms with any indexed or common filter.
- */
-export const EXACT_COUNT_LIMIT = 1_000;
-
-/**
- * The number of matching rows. An exact count costs a pass over every match
- * (about 60 ms per million rows on the server, far more with filters that need
- * the heap), so `auto` counts exactly up to EXACT_COUNT_LIMIT and beyond that
- * answers the planner's estimate, flagged as such.
- */
+/** The total of a list: see countHonestly (exact up to its bound, never a default shown as a figure). */
 export async function countRows(db: Queryable, query: { from: SQL; where: SQL[]; mode: CountMode }): Promise<Total> {
-  if (query.mode === "none") return { total: null, exact: false };
-  const where = query.where.length > 0 ? sql`where ${sql.join(query.where, sql` and `)}` : sql``;
-  if (query.mode === "exact") {
-    const [row] = await queryRows<{ n: number | string }>(db, sql`select count(*) as n from ${query.from} ${where}`);
-    return { total: Number(row?.n ?? 0), exact: true };
-  }
-  const [capped] = await queryRows<{ n: number | string }>(
-    db,
-    sql`select count(*) as n from (select 1 from ${query.from} ${where} limit ${EXACT_COUNT_LIMIT + 1}) capped`,
-  );
-  const n = Number(capped?.n ?? 0);
-  if (n <= EXACT_COUNT_LIMIT) return { total: n, exact: true };
-  const [plan] = await queryRows<{ "QUERY PLAN": unknown }>(db, sql`explain (format json) select 1 from ${query.from} ${where}`);
-  const estimate = planRows(plan?.["QUERY PLAN"]);
-  return { total: Math.max(estimate, n), exact: false };
-}
-
-function planRows(plan: unknown): number {
-  const parsed = typeof plan === "string" ? (JSON.parse(plan) as unknown) : plan;
-  const rows = (parsed as [{ Plan?: { "Plan Rows"?: number } }] | undefined)?.[0]?.Plan?.["Plan Rows"];
-  return typeof rows === "number" ? Math.round(rows) : 0;
+  return countHonestly(db, query);
 }

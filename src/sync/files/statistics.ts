@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client.ts";
+import { queryRows } from "../../db/query.ts";
+import { refreshStatistics } from "../../db/statistics.ts";
 
 /** Rows written before the first refresh. */
 const FIRST_REFRESH_ROWS = 5_000;
@@ -22,9 +24,22 @@ export function createStatisticsKeeper(db: Db) {
       sinceRefresh += rows;
       total += rows;
       if (sinceRefresh < threshold) return;
-      await db.execute(sql`analyze files, file_events`);
+      await refreshStatistics(db, ["files", "file_events"]);
       sinceRefresh = 0;
       threshold = Math.max(FIRST_REFRESH_ROWS, Math.round(total * GROWTH_FACTOR));
+    },
+    /**
+     * At the end of a sync: a table never analyzed (a small first sync, below the
+     * first step) or grown by a tenth since its last statistics gets them now, so
+     * totals and plans never rest on defaults. A few rows into a large table wait
+     * for the next step or autovacuum: ANALYZE samples 30,000 rows, too dear per run.
+     */
+    async finish(): Promise<void> {
+      if (sinceRefresh === 0) return;
+      const [row] = await queryRows<{ tuples: number }>(db, sql`select reltuples::float8 as tuples from pg_class where oid = 'files'::regclass`);
+      const tuples = Number(row?.tuples ?? -1);
+      if (tuples < 0 || sinceRefresh > tuples * 0.1) await refreshStatistics(db, ["files", "file_events"]);
+      sinceRefresh = 0;
     },
   };
 }

@@ -53,6 +53,9 @@ export async function syncFiles(deps: SyncFilesDeps, options: { full?: boolean; 
       }),
     );
   }
+  await statistics.finish().catch((err: unknown) =>
+    deps.logger.warn({ project: projectKey, err: (err as Error).message }, "refreshing planner statistics failed; the next sync retries it"),
+  );
   // The analysts' daily facts follow the ledger; a failed refresh is caught up by the next one.
   if (summaries.some((s) => s.inserted + s.changed > 0)) {
     await refreshDailyRollup(deps.db, projectKey).catch((err: unknown) =>
