@@ -2,6 +2,7 @@ import { loadEnv, apiBaseFor, type Env, type ProjectConfig } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { openDatabase, type Database } from "./db/client.ts";
 import { registerProjects } from "./db/queries/projects.ts";
+import { recordPricing } from "./db/queries/pricing-plans.ts";
 import { openDemoUpstream, type DemoUpstream } from "./demo-upstream.ts";
 export { DEMO_FILES, DEMO_SEED } from "./demo-upstream.ts";
 
@@ -70,6 +71,8 @@ export async function bootstrap(options: BootstrapOptions = {}): Promise<Runtime
     database.db,
     projects.map((p) => ({ projectKey: p.publicKey, name: p.name, isDemo: p.isDemo })),
   );
+  // The plan in force, where the costs view can read it (a new generation only when it changed).
+  await recordPricing(database.db, env.pricing, new Date());
 
   return {
     env,

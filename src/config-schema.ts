@@ -99,6 +99,8 @@ export const ConfigFile = z
     projects: z.array(ProjectConfig).min(1, "must list at least one project"),
     referenceSources: z.array(ReferenceSourceConfig).max(100, "at most 100 sources").optional(),
     cdnDomains: z.array(CdnDomain).max(100, "at most 100 domains").optional(),
+    // Checked by parsePricing (src/pricing-schema.ts), which needs the projects to check against.
+    pricing: z.unknown().optional(),
   })
   .strict();
 export type ConfigFile = z.infer<typeof ConfigFile>;

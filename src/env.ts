@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { parsePricing, type Pricing } from "./pricing-schema.ts";
 import { ConfigError } from "./errors.ts";
 import { LOG_LEVELS } from "./logger.ts";
 import { ConfigFile, ProjectConfig, ReferenceSourceConfig, httpUrl, mailbox, nonEmpty, port, postgresUrl, wholeNumber } from "./config-schema.ts";
@@ -98,6 +99,7 @@ const EnvSchema = z.object({
   UCLEDGER_USAGE_BACKFILL_DAYS: wholeNumber(1, 3650).default(365),
   /** How far before its checkpoint the new-files lane reads again, for files listed late (long multipart uploads). */
   UCLEDGER_NEW_FILES_LOOKBACK_MINUTES: wholeNumber(0, 10_080).default(60),
+  UCLEDGER_SYNC_CONCURRENCY: wholeNumber(1, 64).default(8),
   UCLEDGER_API_LOG_RETENTION_DAYS: wholeNumber(1, 36500).default(400),
   // Four eyes (src/decisions/review.ts): distinct approvers besides the proposer, within and above the size limits.
   UCLEDGER_APPROVALS_REQUIRED: wholeNumber(1, 10).default(1),
@@ -187,6 +189,10 @@ export interface Env {
   schedules: Schedules;
   usageBackfillDays: number;
   newFilesLookbackMinutes: number;
+  /** Most list requests a first sync (backfill) keeps in flight; halved on each 429. */
+  syncConcurrency: number;
+  /** The Uploadcare plan of the configuration file's `pricing` block (docs/costs.md); undefined without one. */
+  pricing: Pricing | undefined;
   apiLogRetentionDays: number;
   /** Whether `/metrics` answers without a token. */
   metricsPublic: boolean;
@@ -330,6 +336,8 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     },
     usageBackfillDays: raw.UCLEDGER_USAGE_BACKFILL_DAYS,
     newFilesLookbackMinutes: raw.UCLEDGER_NEW_FILES_LOOKBACK_MINUTES,
+    syncConcurrency: raw.UCLEDGER_SYNC_CONCURRENCY,
+    pricing: parsePricing(file?.pricing, projects.map((p) => p.publicKey)),
     apiLogRetentionDays: raw.UCLEDGER_API_LOG_RETENTION_DAYS,
     metricsPublic: raw.UCLEDGER_METRICS_PUBLIC === "true",
     behindProxy: raw.UCLEDGER_BEHIND_PROXY === "true",

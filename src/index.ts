@@ -65,7 +65,7 @@ async function main(): Promise<void> {
         db: database.db,
         logger,
         project,
-        onRequest: (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") }),
+        onRequest: metrics.observeUploadcareRequest,
       });
     },
     lock: planLockFor(database),

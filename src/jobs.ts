@@ -61,9 +61,7 @@ export function createStreams(runtime: Runtime, metrics?: Metrics) {
       db: database.db,
       logger,
       project: projectOf(projectKey),
-      onRequest: metrics
-        ? (r) => metrics.uploadcareRequests.inc({ project: r.projectKey, api: r.api, status: String(r.status ?? "none") })
-        : undefined,
+      onRequest: metrics ? metrics.observeUploadcareRequest : undefined,
     });
   const closeAbandoned = async (projectKey: string, stream: string, options: RunOptions) => {
     // Fenced: a run whose claim was already taken over must not close its successor's live rows.
@@ -88,6 +86,7 @@ export function createStreams(runtime: Runtime, metrics?: Metrics) {
           signal: options.signal,
           onPage: options.onPage,
           lookbackMs: env.newFilesLookbackMinutes * 60_000,
+          concurrency: env.syncConcurrency,
         },
         { lanes },
         );

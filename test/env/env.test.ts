@@ -36,6 +36,8 @@ describe("parseEnv", () => {
       },
       usageBackfillDays: 365,
       newFilesLookbackMinutes: 60,
+      syncConcurrency: 8,
+      pricing: undefined,
       apiLogRetentionDays: 400,
       metricsPublic: true,
       behindProxy: false,
