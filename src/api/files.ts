@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { listFileVersions, type FileVersion } from "../db/queries/file-versions.ts";
 import { countFiles, findFiles, fileOrder, FILE_SORTS, listFiles, projectsWithFile, type FileFilter, type FileSummary } from "../db/queries/files.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import type { ApiDeps, App } from "./app.ts";
@@ -35,8 +36,26 @@ export const FileSummarySchema = z
   })
   .openapi("File");
 
+const FileVersionSchema = z
+  .object({
+    originalUuid: uuid,
+    copyUuid: uuid,
+    planId: uuid.openapi({ description: "The version plan that made the copy" }),
+    operations: z.string().openapi({ description: "The CDN operations baked into the copy, e.g. -/format/webp/" }),
+    originalSize: z.number().int(),
+    copySize: z.number().int(),
+    createdAt: Timestamp,
+  })
+  .openapi("FileVersion");
+
 const FileDetailSchema = FileSummarySchema.extend({
   data: z.record(z.string(), z.unknown()).openapi({ description: "The whole file object as Uploadcare last sent it" }),
+  versions: z
+    .object({
+      copies: z.array(FileVersionSchema).openapi({ description: "Copies version plans made of this file, oldest first" }),
+      copyOf: FileVersionSchema.nullable().openapi({ description: "The original this file is a version plan's copy of; null otherwise" }),
+    })
+    .openapi({ description: "Versions made by version plans (docs/decisions.md)" }),
 }).openapi("FileDetail");
 
 export const FILE_COLUMNS: Column<FileSummary>[] = [
@@ -207,6 +226,9 @@ export function registerFiles(app: App, deps: ApiDeps) {
     if (found.length > 1) {
       throw new ConflictError(`file ${fileUuid} is in several projects (${found.map((f) => f.projectKey).join(", ")}): pass project`);
     }
-    return c.json(found[0]!, 200);
+    const file = found[0]!;
+    const { copies, copyOf } = await listFileVersions(db, file.projectKey, file.uuid);
+    const strip = ({ projectKey: _p, ...v }: FileVersion) => v;
+    return c.json({ ...file, versions: { copies: copies.map(strip), copyOf: copyOf ? strip(copyOf) : null } }, 200);
   });
 }

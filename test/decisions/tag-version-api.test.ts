@@ -60,6 +60,14 @@ describe.each(backends)("tag and version plans through the API on %s", (kind) =>
     expect(items.body.data.every((i) => /^[0-9a-f-]{36}$/.test(i.copyUuid ?? "") && i.copySize! > 0 && i.copySize! < i.size)).toBe(true);
     const csv = await api.call(`/v1/plans/${proposed.body.id}/items?format=csv`, { role: "viewer" });
     expect((await csv.text()).split("\n")[0]).toContain("copy_uuid,copy_size");
+
+    // Each side of a version names the other in GET /v1/files/{uuid}.
+    const item = items.body.data[0]! as { fileUuid?: string; copyUuid: string | null };
+    type Versions = { versions: { copies: { copyUuid: string; planId: string }[]; copyOf: { originalUuid: string } | null } };
+    const original = await api.json<Versions>(`/v1/files/${item.fileUuid}`, { role: "viewer" });
+    expect(original.body.versions.copies.map((v) => [v.copyUuid, v.planId])).toEqual([[item.copyUuid, proposed.body.id]]);
+    const copy = await api.json<Versions>(`/v1/files/${item.copyUuid}`, { role: "viewer" });
+    expect(copy.body.versions).toMatchObject({ copies: [], copyOf: { originalUuid: item.fileUuid } });
   }, 120_000);
 
   it("proposes a tag plan and refuses bad tag and version settings with 400 naming them", async () => {

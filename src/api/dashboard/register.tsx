@@ -22,6 +22,7 @@ import { projectsPage } from "./pages/projects.tsx";
 import { plansPage } from "./pages/plans.tsx";
 import { reportPage, reportsPage } from "./pages/reports.tsx";
 import { signInBody } from "./pages/sign-in.tsx";
+import { tagPage, tagSubmit } from "./pages/tag.tsx";
 import { csrfToken, endSession, readSession, requireCsrf, startSession } from "./session.ts";
 import { Notice } from "./ui.tsx";
 
@@ -141,6 +142,8 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
   app.get("/dashboard", page("overview", "Overview", overviewPage));
   app.get("/dashboard/projects", page("projects", "All projects", projectsPage));
   app.get("/dashboard/files", page("files", "Files", filesPage));
+  app.get("/dashboard/tag", page("files", "Tag files", tagPage));
+  app.post("/dashboard/tag", page("files", "Tag files", tagSubmit));
   app.get(`/dashboard/files/:project{${PROJECT}}/:uuid{${UUID}}`, page("files", "File", (ctx, c) => filePage(ctx, c.req.param("project")!, c.req.param("uuid")!)));
   app.get("/dashboard/audit", page("audit", "Audit", auditPage));
   app.get("/dashboard/plans", page("plans", "Plans", (ctx) => plansPage(ctx)));

@@ -3,6 +3,7 @@ import type { FileDetail } from "../../../db/queries/files.ts";
 import type { ListPage, PageContext } from "../context.ts";
 import { Bytes, Empty, Status, Table, Time } from "../ui.tsx";
 import { InfectedBadge, isInfected, stateOf } from "./files.tsx";
+import { VersionsSection, type FileVersions } from "./file-versions.tsx";
 
 /** What the scan named, when it did. */
 const infectedWith = (appdata: Record<string, unknown> | null) => {
@@ -123,7 +124,7 @@ function References({ refs }: { refs: FileReferences }) {
 
 export async function filePage(ctx: PageContext, projectKey: string, uuid: string) {
   const [file, events, refs] = await Promise.all([
-    ctx.api.get<FileDetail>(`/v1/files/${uuid}`, { project: projectKey }),
+    ctx.api.get<FileDetail & { versions?: FileVersions }>(`/v1/files/${uuid}`, { project: projectKey }),
     ctx.api.get<ListPage<AuditEvent>>(`/v1/files/${uuid}/events`, { project: projectKey, limit: 200, count: "none" }),
     ctx.api.get<FileReferences>(`/v1/files/${uuid}/references`, { project: projectKey }),
   ]);
@@ -199,6 +200,8 @@ export async function filePage(ctx: PageContext, projectKey: string, uuid: strin
         )}
         <h2>Appdata</h2>
         {file.appdata && Object.keys(file.appdata).length > 0 ? <pre>{json(file.appdata)}</pre> : <p class="muted">No appdata.</p>}
+        <h2>Versions</h2>
+        <VersionsSection projectKey={file.projectKey} versions={file.versions} />
         <h2>References</h2>
         <References refs={refs} />
         <h2>Audit timeline</h2>

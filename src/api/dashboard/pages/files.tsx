@@ -111,6 +111,11 @@ export async function filesPage(ctx: PageContext) {
         <a class="button secondary" href={csv} download="files.csv">
           Download CSV of this filter
         </a>
+        {filtered ? (
+          <a class="button secondary" href={`/dashboard/tag${queryString({ ...query, cursor: undefined })}`}>
+            Tag these files…
+          </a>
+        ) : null}
       </div>
       {files.data.length === 0 ? (
         filtered ? (
