@@ -7,6 +7,7 @@ import { formatBytes } from "../../../units.ts";
 import { projectList, type PageContext } from "../context.ts";
 import { Bytes, Count, Empty, Notice, Status, Table, Time } from "../ui.tsx";
 import { loadSyncHealth, SyncHealth } from "./sync-health.tsx";
+import { CostCard, loadCosts } from "../cost-card.tsx";
 
 const WEEK = /^\d{4}-W\d{2}$/;
 
@@ -155,10 +156,11 @@ export async function overviewPage(ctx: PageContext) {
   const partial = week === current;
   const key = project.projectKey;
 
-  const [stats, syncHealth, overview] = await Promise.all([
+  const [stats, syncHealth, overview, costs] = await Promise.all([
     ctx.api.get<{ projects: ProjectStats[] }>("/v1/stats/summary", { project: key }),
     loadSyncHealth(ctx, key),
     ctx.weekOverview({ projectKey: key, week, timezone: ctx.timezone, now }),
+    loadCosts(ctx.api, key),
   ]);
   const figures = stats.projects[0]!;
   const usage = overview.report.usage;
@@ -218,6 +220,8 @@ export async function overviewPage(ctx: PageContext) {
           Set <code>UPLOADCARE_PROJECT_API_TOKEN</code>; the usage job then fetches daily traffic, storage and operations every night.
         </Empty>
       )}
+      <h2>Costs this billing period</h2>
+      <CostCard costs={costs} projectKey={key} />
       <h2>MIME types</h2>
       {figures.byMimeType.length === 0 ? (
         <Empty title="No files, so no MIME types." />

@@ -4,6 +4,7 @@ import { formatCount, formatSigned } from "../../../reports/weekly/format.ts";
 import { formatBytes } from "../../../units.ts";
 import type { PageContext } from "../context.ts";
 import { Empty, Notice, Table } from "../ui.tsx";
+import { CostCard, loadCosts } from "../cost-card.tsx";
 
 /**
  * Every project at a glance, one row each, with totals: the view Uploadcare's
@@ -98,6 +99,8 @@ export async function projectsPage(ctx: PageContext) {
           <Figures f={totals} />
         </tr>
       </Table>
+      <h2>Costs this billing period</h2>
+      <CostCard costs={await loadCosts(ctx.api)} />
     </>
   );
 }
