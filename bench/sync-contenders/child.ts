@@ -18,9 +18,10 @@ export function contenderArgs(): ContenderArgs {
 
 /** Runs the contender's work, timing it and sampling RSS, and prints the result line. */
 export async function measure(work: () => Promise<Record<string, unknown>>): Promise<void> {
+  const baseMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
   const rss = rssSampler(10);
   const started = performance.now();
   const extra = await work();
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, peakMb: rss.stop(), ...extra })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, peakMb: rss.stop(), baseMb, ...extra })}\n`);
 }

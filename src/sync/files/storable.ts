@@ -31,7 +31,8 @@ export function isStorable(value: unknown): boolean {
   if (typeof value === "string") return isStorableString(value);
   if (Array.isArray(value)) return value.every(isStorable);
   if (value !== null && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) if (!isStorableString(key) || !isStorable(inner)) return false;
+    // Keys then values by index: no entry arrays to allocate for every object of every page.
+    for (const key of Object.keys(value)) if (!isStorableString(key) || !isStorable((value as Record<string, unknown>)[key])) return false;
   }
   return true;
 }

@@ -31,15 +31,18 @@ export interface BackfillDeps extends LaneDeps {
 export async function runBackfillLane(deps: BackfillDeps, run: LaneRun): Promise<void> {
   const projectKey = deps.client.transport.projectKey;
   const limiter = new AdaptiveConcurrency(deps.concurrency ?? DEFAULT_LIST_CONCURRENCY);
-  const list: ListRequest = (cursor) =>
-    limiter.run(() => deps.client.listFiles({ ...cursor, onThrottled: () => limiter.throttled() }));
-
   const plan = await startOrResume(deps, projectKey, limiter);
   const progress = await readProgress(deps.db, projectKey);
   const open = plan.slices.filter((s) => !progress.get(s.id)?.done);
   const writer = new PageWriter(deps.db, { projectKey, source: "sync", runId: run.runId, actor: SYNC_ACTOR, now: deps.now, fence: deps.fence });
   const stop = new AbortController();
   const signal = deps.signal ? AbortSignal.any([deps.signal, stop.signal]) : stop.signal;
+  // Checked again once a request has its turn: none starts after the run must stop.
+  const list: ListRequest = (cursor) =>
+    limiter.run(() => {
+      signal.throwIfAborted();
+      return deps.client.listFiles({ ...cursor, onThrottled: () => limiter.throttled() });
+    });
   const expected = plan.expected ?? null;
 
   const pageOne = async (slice: Slice) => {

@@ -20,13 +20,14 @@ interface Queued {
   reject: (err: unknown) => void;
 }
 
-/** Files per transaction: pages that queued up while the last one committed go together. */
-const MAX_BATCH_FILES = 4_000;
+/** Files per transaction: pages that queued up while the last one committed go together (1,000: slower; 4,000: more memory). */
+const MAX_BATCH_FILES = 2_000;
 /**
- * Transactions in flight on a server: one copies its new files while the other
- * appends its events (the chain itself takes one writer at a time).
+ * Transactions in flight on a server: while one appends its events (the chain
+ * takes one writer at a time), the others copy their new files. Measured at
+ * 200,000 files on 2 cores: 1 writer 28.9 s, 2 22.8 s, 3 20.6 s, 4 20.1 s.
  */
-const SERVER_WRITERS = 2;
+const SERVER_WRITERS = 3;
 
 /**
  * Commits slices' pages, several to a transaction when they queue up: each

@@ -14,7 +14,8 @@ export type ListRequest = (cursor: ListCursor & { removed: boolean }) => Promise
 
 /**
  * Pages one slice in upload order from where it stopped, following Uploadcare's
- * own `next` cursors (exact for ties), with one page of lookahead. Items at or
+ * own `next` cursors (exact for ties). No lookahead: the other slices' requests
+ * overlap this one's writes, and each prefetched page would be memory. Items at or
  * past the slice's `until` belong to the next slice: they are dropped here, and
  * the slice ends with that page. An item without a readable upload time stays
  * with the slice that listed it (the admission sets it aside).
@@ -27,16 +28,14 @@ export async function* pageSlice(
 ): AsyncGenerator<SliceStep> {
   const until = slice.until === null ? null : toEpochMicros(slice.until);
   const start: ListCursor = resumeAt ?? (slice.from ? { from: slice.from } : {});
-  let pending: Promise<ListPage> | null = list({ ...start, removed: slice.removed });
-  while (pending) {
-    const page: ListPage = await pending;
+  let cursor: ListCursor | null = start;
+  while (cursor) {
     signal?.throwIfAborted();
+    const page: ListPage = await list({ ...cursor, removed: slice.removed });
     const items = until === null ? page.items : page.items.filter((item) => isBefore(item, until));
     const ended = page.next === null || items.length < page.items.length;
-    pending = ended ? null : list({ ...page.next!, removed: slice.removed });
-    // The caller may stop early (a failed write): the prefetch's failure is then nobody's.
-    pending?.catch(() => {});
-    yield { page, items, progress: { next: ended ? null : page.next, done: ended } };
+    cursor = ended ? null : page.next;
+    yield { page, items, progress: { next: cursor, done: ended } };
   }
 }
 
