@@ -1,3 +1,4 @@
+import { formatBytes } from "../units.ts";
 import type { Runtime } from "../bootstrap.ts";
 import { projectKeys } from "../db/queries/project-list.ts";
 import { findPlan, planItemsWithStatus, planProgress, reasonCounts, type PlanRecord } from "../db/queries/plans.ts";
@@ -37,16 +38,6 @@ export function parsePlanOptions(pairs: string[] | undefined): PlanOptionsInput 
   return parsed.data;
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 const count = (n: number) => n.toLocaleString("en-US");
 

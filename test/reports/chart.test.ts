@@ -59,6 +59,17 @@ describe("weekly charts", () => {
     expect(chartSvg(report, "traffic")).toMatch(/Traffic \(GB\)/);
   });
 
+  it("shortens long MIME types in the middle, so the mailed chart does not cut them at its edge", () => {
+    const long = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    const twin = "application/vnd.openxmlformats-officedocument.wordprocessingml.sheet";
+    const withLong = { ...report, mimeTypes: [...report.mimeTypes, ...[long, twin].map((mimeType) => ({ mimeType, files: { current: 1, previous: 0 }, bytes: { current: 5_000_000, previous: 0 } }))] };
+    const svg = chartSvg(withLong, "mime-types");
+    expect(svg).not.toContain(long);
+    const labels = [...svg.matchAll(/>(application\/vnd[^<]*)</g)].map((m) => m[1]!);
+    expect(labels).toEqual(["application/vnd.o…etml.sheet", "application/vnd.o…ngml.sheet"]);
+    expect(labels.every((l) => l.replace("′", "").length <= 28)).toBe(true);
+  });
+
   it("is deterministic: the same report gives the same bytes", () => {
     expect(renderWeeklyCharts(report).map((c) => c.png.toString("base64"))).toEqual(charts.map((c) => c.png.toString("base64")));
   });

@@ -26,32 +26,6 @@ export interface WeekOverview {
 
 const KEEP_MS = 60_000;
 
-/**
- * The MIME chart's labels sit in a 190-pixel margin, which cuts long types
- * (`application/vnd.openxmlformats-officedocument…`) at the image's edge.
- * Longer ones are shortened in the middle, so both the family and the
- * subtype's end stay readable; the MIME table under the charts has them whole.
- */
-export const MIME_LABEL_MAX_CHARS = 28;
-
-export function shortMimeLabel(mime: string): string {
-  if (mime.length <= MIME_LABEL_MAX_CHARS) return mime;
-  const keep = MIME_LABEL_MAX_CHARS - 1;
-  const head = Math.ceil(keep * 0.6);
-  return `${mime.slice(0, head)}…${mime.slice(mime.length - (keep - head))}`;
-}
-
-function withShortMimeLabels(report: WeeklyReport): WeeklyReport {
-  const seen = new Set<string>();
-  const mimeTypes = report.mimeTypes.map((m) => {
-    let label = shortMimeLabel(m.mimeType);
-    // Two long types may shorten alike; the chart's y domain needs distinct labels.
-    while (seen.has(label)) label = `${label}′`;
-    seen.add(label);
-    return { ...m, mimeType: label };
-  });
-  return { ...report, mimeTypes };
-}
 /** A few projects × weeks; old entries are dropped as new ones come. */
 const MAX_KEPT = 50;
 
@@ -59,7 +33,7 @@ export function weekOverviews(db: Db) {
   const kept = new Map<string, { at: number; overview: Promise<WeekOverview> }>();
   const build = async (input: { projectKey: string; week: string; timezone: string; now: Date }): Promise<WeekOverview> => {
     const report = await readWeeklyReport(db, input);
-    const drawn = withShortMimeLabels(report);
+    const drawn = report;
     const charts = chartList(report).map(({ name, title }) => ({
       name,
       title,

@@ -208,7 +208,8 @@ function chartSpec(report: WeeklyReport, name: string): ChartSpec {
     case "mime-types": {
       const list = report.mimeTypes;
       const { unit, divisor } = byteScale(Math.max(...list.map((m) => Math.max(m.bytes.current, m.bytes.previous)), 0));
-      const rows = list.map((m) => ({ mime: m.mimeType, current: m.bytes.current / divisor, previous: m.bytes.previous / divisor, label: formatBytes(m.bytes.current) }));
+      const labels = shortMimeLabels(list.map((m) => m.mimeType));
+      const rows = list.map((m, i) => ({ mime: labels[i]!, current: m.bytes.current / divisor, previous: m.bytes.previous / divisor, label: formatBytes(m.bytes.current) }));
       const height = Math.max(140, 70 + 30 * Math.max(rows.length, 1));
       return {
         height,
@@ -280,4 +281,30 @@ function chartSpec(report: WeeklyReport, name: string): ChartSpec {
     default:
       throw new RangeError(`no chart named ${name}`);
   }
+}
+
+/**
+ * The MIME chart's labels sit in a 190-pixel margin, which cut long types
+ * (`application/vnd.openxmlformats-officedocument…`) at the image's edge, in
+ * the mailed report and on the dashboard alike. Longer ones are shortened in
+ * the middle, so the family and the subtype's end stay readable (the MIME
+ * table beside the chart has them whole); two that shorten alike stay distinct.
+ */
+export const MIME_LABEL_MAX_CHARS = 28;
+
+export function shortMimeLabel(mime: string): string {
+  if (mime.length <= MIME_LABEL_MAX_CHARS) return mime;
+  const keep = MIME_LABEL_MAX_CHARS - 1;
+  const head = Math.ceil(keep * 0.6);
+  return `${mime.slice(0, head)}…${mime.slice(mime.length - (keep - head))}`;
+}
+
+function shortMimeLabels(mimes: string[]): string[] {
+  const seen = new Set<string>();
+  return mimes.map((mime) => {
+    let label = shortMimeLabel(mime);
+    while (seen.has(label)) label = `${label}′`;
+    seen.add(label);
+    return label;
+  });
 }

@@ -6,21 +6,8 @@ import type { Pair, WeeklyReport } from "./compute.ts";
  * decimal units (1 MB = 1,000,000 bytes), as Uploadcare's billing does.
  */
 
-const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"] as const;
-
-/** The unit a set of byte values reads best in: the largest one below the maximum. */
-export function byteScale(maxBytes: number): { unit: string; divisor: number } {
-  let i = 0;
-  while (i < BYTE_UNITS.length - 1 && Math.abs(maxBytes) >= 1000 ** (i + 1)) i++;
-  return { unit: BYTE_UNITS[i]!, divisor: 1000 ** i };
-}
-
-export function formatBytes(bytes: number): string {
-  const { unit, divisor } = byteScale(bytes);
-  if (divisor === 1) return `${bytes} B`;
-  const value = bytes / divisor;
-  return `${value.toFixed(Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2)} ${unit}`;
-}
+// One byte convention for the whole product (src/units.ts).
+export { byteScale, formatBytes } from "../../units.ts";
 
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
