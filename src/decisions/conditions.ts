@@ -156,6 +156,15 @@ export const UnreferencedCondition = z.strictObject({
   graceDays: days(0).optional(),
 });
 
+/** Named files: a plan for one file (or a few) acted on from its page. */
+export const UuidCondition = z.strictObject({
+  kind: z.literal("uuid"),
+  in: z
+    .array(z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be file UUIDs"))
+    .min(1, "must name at least one file")
+    .max(1000, "must name at most 1,000 files"),
+});
+
 export const Condition = z.discriminatedUnion("kind", [
   StateCondition,
   AgeCondition,
@@ -165,6 +174,7 @@ export const Condition = z.discriminatedUnion("kind", [
   AppdataCondition,
   FilenameCondition,
   UnreferencedCondition,
+  UuidCondition,
 ]);
 export type Condition = z.infer<typeof Condition>;
 export type ConditionKindName = Condition["kind"];
@@ -275,6 +285,12 @@ export const CONDITION_KINDS: { [K in ConditionKindName]: ConditionKind<Extract<
     },
     restricts: () => true,
     describe: (c) => `not referenced by any reference source for at least ${c.forAtLeastDays} days (and uploaded at least ${c.graceDays ?? DEFAULT_GRACE_DAYS} days ago)`,
+  },
+  uuid: {
+    where: (c) => sql`f.uuid = any(${sql.param([...new Set(c.in.map((u) => u.toLowerCase()))])}::uuid[])`,
+    evidence: () => ({ uuid: sql`f.uuid::text` }),
+    restricts: () => true,
+    describe: (c) => (c.in.length === 1 ? `the file ${c.in[0]!.toLowerCase()}` : `one of ${c.in.length} named files`),
   },
   filename: {
     where: (c) => sql`f.original_filename ${sql.raw(c.caseSensitive ? "like" : "ilike")} ${globToLike(c.pattern)}`,

@@ -23,6 +23,7 @@ import { plansPage } from "./pages/plans.tsx";
 import { reportPage, reportsPage } from "./pages/reports.tsx";
 import { signInBody } from "./pages/sign-in.tsx";
 import { tagPage, tagSubmit } from "./pages/tag.tsx";
+import { proposeOneFile } from "./pages/file-action.tsx";
 import { csrfToken, endSession, readSession, requireCsrf, startSession } from "./session.ts";
 import { Notice } from "./ui.tsx";
 
@@ -145,6 +146,23 @@ export function registerDashboard(app: App, deps: DashboardDeps) {
   app.get("/dashboard/tag", page("files", "Tag files", tagPage));
   app.post("/dashboard/tag", page("files", "Tag files", tagSubmit));
   app.get(`/dashboard/files/:project{${PROJECT}}/:uuid{${UUID}}`, page("files", "File", (ctx, c) => filePage(ctx, c.req.param("project")!, c.req.param("uuid")!)));
+  app.post(
+    `/dashboard/files/:project{${PROJECT}}/:uuid{${UUID}}/plan`,
+    page("files", "File", async (ctx, c) => {
+      const project = c.req.param("project")!;
+      const uuid = c.req.param("uuid")!;
+      const answer = await proposeOneFile(ctx, c, project, uuid);
+      if (answer instanceof Response) return answer;
+      return (
+        <>
+          <Notice kind="error">{answer}</Notice>
+          <p>
+            <a href={`/dashboard/files/${encodeURIComponent(project)}/${uuid}`}>Back to the file</a>
+          </p>
+        </>
+      );
+    }),
+  );
   app.get("/dashboard/audit", page("audit", "Audit", auditPage));
   app.get("/dashboard/plans", page("plans", "Plans", (ctx) => plansPage(ctx)));
   app.get(`/dashboard/plans/:id{${UUID}}`, page("plans", "Plan", (ctx, c) => planPage(ctx, c.req.param("id")!)));

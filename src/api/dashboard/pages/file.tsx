@@ -4,6 +4,7 @@ import type { ListPage, PageContext } from "../context.ts";
 import { Bytes, Empty, Status, Table, Time } from "../ui.tsx";
 import { InfectedBadge, isInfected, stateOf } from "./files.tsx";
 import { VersionsSection, type FileVersions } from "./file-versions.tsx";
+import { FileActions } from "./file-action.tsx";
 
 /** What the scan named, when it did. */
 const infectedWith = (appdata: Record<string, unknown> | null) => {
@@ -185,6 +186,7 @@ export async function filePage(ctx: PageContext, projectKey: string, uuid: strin
             <Time iso={file.firstSeenAt} />
           </dd>
         </dl>
+        <FileActions ctx={ctx} projectKey={file.projectKey} uuid={file.uuid} state={stateOf(file)} />
         <h2>Metadata</h2>
         {Object.keys(file.metadata).length === 0 ? (
           <p class="muted">No metadata.</p>
