@@ -53,8 +53,11 @@ export function listPage<T extends z.ZodType>(item: T, name: string) {
     .object({
       data: z.array(item),
       nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
-      total: z.number().int().nullable().openapi({ description: "Matching rows; null with count=none" }),
-      totalExact: z.boolean().openapi({ description: "False when `total` is the planner's estimate (count=auto beyond 1,000 rows)" }),
+      total: z.number().int().nullable().openapi({
+        description: "Matching rows; null with count=none, and when there are more than the exact bound and no real statistics to estimate from (see totalAtLeast)",
+      }),
+      totalExact: z.boolean().openapi({ description: "False when `total` is the planner's estimate (count=auto beyond 100,000 rows, from real statistics only)" }),
+      totalAtLeast: z.number().int().optional().openapi({ description: "Set instead of `total` when the count stopped at its bound (100,000) and no honest estimate exists: there are at least this many" }),
     })
     .openapi(name);
 }
