@@ -13,7 +13,7 @@ import { approvePlan } from "../../src/decisions/review.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { syncFiles } from "../../src/sync/files/sync-files.ts";
-import { runCli, spawnCli } from "../support/cli.ts";
+import { runCli, spawnCli, cliEnv } from "../support/cli.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { allSandboxFiles, clientFor } from "../support/uploadcare.ts";
 import { uploadPngs, versionPolicy } from "./version-helpers.ts";
@@ -64,13 +64,7 @@ describe.each(backends)("a version apply killed with SIGKILL and run again on %s
       await close(database);
     }
 
-    const env: Record<string, string> = {
-      UPLOADCARE_PUBLIC_KEY: sandbox.publicKey,
-      UPLOADCARE_SECRET_KEY: sandbox.secretKey,
-      UPLOADCARE_API_BASE: sandbox.url,
-      UCLEDGER_SCHEDULER: "off",
-      ...(kind === "postgres" ? { DATABASE_URL: server!.url! } : { UCLEDGER_DATA_DIR: dataDir }),
-    };
+    const env = cliEnv(sandbox, kind === "postgres" ? { databaseUrl: server!.url! } : { dataDir }, { UCLEDGER_SCHEDULER: "off" });
 
     for (let i = 1; i <= KILLS; i++) {
       const { child, done } = spawnCli(["plan", "apply", planId, "--yes"], env);

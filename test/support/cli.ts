@@ -29,3 +29,18 @@ export function spawnCli(args: string[], env: Record<string, string>): { child: 
 export async function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return spawnCli(args, env).done;
 }
+
+/** The environment of a CLI run against a sandbox project: its keys, and the server database or a PGlite data directory. */
+export function cliEnv(
+  sandbox: { publicKey: string; secretKey: string; url: string },
+  target: { databaseUrl: string } | { dataDir: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    UPLOADCARE_PUBLIC_KEY: sandbox.publicKey,
+    UPLOADCARE_SECRET_KEY: sandbox.secretKey,
+    UPLOADCARE_API_BASE: sandbox.url,
+    ...("databaseUrl" in target ? { DATABASE_URL: target.databaseUrl } : { UCLEDGER_DATA_DIR: target.dataDir }),
+    ...extra,
+  };
+}

@@ -160,3 +160,21 @@ export function weekPeriod(week: string, timeZone: string): WeekPeriod {
   }));
   return { week, timezone: timeZone, start: days[0]!.start, end: days[6]!.end, days };
 }
+
+/**
+ * The week a page shows when asked for `asked` (`2026-W47`): that week when it
+ * exists (`W53` only in long years) and has begun, else the last complete week
+ * (a running week draws its future days as zero).
+ */
+export function weekToShow(asked: string, now: Date, timeZone: string): string {
+  const current = isoWeekOf(localDate(now, timeZone));
+  if (/^\d{4}-W\d{2}$/.test(asked) && asked <= current) {
+    try {
+      weekPeriod(asked, timeZone);
+      return asked;
+    } catch {
+      // Not a week of that year: the default below.
+    }
+  }
+  return previousCompleteWeek(now, timeZone);
+}

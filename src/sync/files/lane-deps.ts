@@ -34,5 +34,20 @@ export interface LaneRun {
 /** Called with the rows each page wrote, so the planner's statistics keep up with bulk loads. */
 export type NoteWritten = (rows: number) => Promise<void>;
 
+/** Adds one committed page to the run's counts and tells the statistics keeper what it wrote. */
+export async function countPage(
+  deps: Pick<LaneDeps, "noteWritten">,
+  run: LaneRun,
+  listed: number,
+  counts: { inserted: number; changed: number; quarantined: number },
+): Promise<void> {
+  run.counts.pages += 1;
+  run.counts.seen += listed;
+  run.counts.inserted += counts.inserted;
+  run.counts.changed += counts.changed;
+  run.counts.quarantined += counts.quarantined;
+  await deps.noteWritten?.(counts.inserted + counts.changed);
+}
+
 /** Who the ledger names as the actor of what a sync lane observes. */
 export const SYNC_ACTOR = "ucledger:sync";

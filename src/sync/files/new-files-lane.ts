@@ -4,7 +4,7 @@ import type { ListCursor } from "../uploadcare/client.ts";
 import { admitFiles } from "./admit.ts";
 import type { FileRecord } from "./file-record.ts";
 import { listPages } from "./list-pages.ts";
-import { SYNC_ACTOR, type LaneDeps, type LaneRun } from "./lane-deps.ts";
+import { SYNC_ACTOR, countPage, type LaneDeps, type LaneRun } from "./lane-deps.ts";
 import { writeFiles } from "./write-files.ts";
 
 /**
@@ -40,12 +40,7 @@ export async function runNewFilesLane(deps: LaneDeps & { lookbackMs?: number }, 
       moved ? (tx) => writeCheckpoint(tx, key, { ...nextCursor }, deps.now()) : undefined,
       quarantine,
     );
-    run.counts.pages += 1;
-    run.counts.seen += page.items.length;
-    run.counts.inserted += counts.inserted;
-    run.counts.changed += counts.changed;
-    run.counts.quarantined += counts.quarantined;
-    await deps.noteWritten?.(counts.inserted + counts.changed);
+    await countPage(deps, run, page.items.length, counts);
     deps.onPage?.({
       lane: "new",
       pages: run.counts.pages,

@@ -5,7 +5,7 @@ import { queryRows } from "../../db/query.ts";
 import { dateToTimestamp } from "../../db/timestamps.ts";
 import { admitFiles } from "./admit.ts";
 import { listPages } from "./list-pages.ts";
-import { SYNC_ACTOR, type LaneDeps, type LaneRun } from "./lane-deps.ts";
+import { SYNC_ACTOR, countPage, type LaneDeps, type LaneRun } from "./lane-deps.ts";
 import { writeFiles } from "./write-files.ts";
 
 /** Consecutive full scans a file must be absent from before it is marked missing. */
@@ -35,12 +35,7 @@ export async function runReconcileLane(deps: LaneDeps, run: LaneRun): Promise<vo
         // A file set aside was still listed: it is not missing.
         const listed = [...records.map((r) => r.uuid), ...quarantine.flatMap((q) => (q.fileUuid ? [q.fileUuid] : []))];
         await markSeen(deps.db, projectKey, run.runId, listed);
-        run.counts.pages += 1;
-        run.counts.seen += page.items.length;
-        run.counts.inserted += counts.inserted;
-        run.counts.changed += counts.changed;
-        run.counts.quarantined += counts.quarantined;
-        await deps.noteWritten?.(counts.inserted + counts.changed);
+        await countPage(deps, run, page.items.length, counts);
         const t = page.totals;
         deps.onPage?.({
           lane: "reconcile",

@@ -1,26 +1,13 @@
 import type { ProjectEntry } from "../../../db/queries/project-list.ts";
 import type { ProjectStats, Tally } from "../../../db/queries/stats.ts";
 import type { OrphansSection } from "../../../reports/weekly/orphans.ts";
-import { isoWeekOf, localDate, previousCompleteWeek, shiftWeek, weekPeriod } from "../../../reports/weekly/period.ts";
+import { isoWeekOf, localDate, shiftWeek, weekPeriod, weekToShow } from "../../../reports/weekly/period.ts";
 import { formatCount } from "../../../reports/weekly/format.ts";
 import { formatBytes } from "../../../units.ts";
 import { projectList, type PageContext } from "../context.ts";
 import { Bytes, Count, Empty, Notice, Status, Table, Time } from "../ui.tsx";
 import { loadSyncHealth, SyncHealth } from "./sync-health.tsx";
 import { CostCard, loadCosts } from "../cost-card.tsx";
-
-const WEEK = /^\d{4}-W\d{2}$/;
-
-/** A week that exists (`2026-W53` only in long years); anything else falls back to the default. */
-function isWeek(text: string, timezone: string): boolean {
-  if (!WEEK.test(text)) return false;
-  try {
-    weekPeriod(text, timezone);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `2026-11-23 – Sun 2026-11-29`: the week's local dates. */
 function weekRange(week: string, timezone: string): string {
@@ -152,7 +139,7 @@ export async function overviewPage(ctx: PageContext) {
   const now = ctx.now();
   const current = isoWeekOf(localDate(now, ctx.timezone));
   // The last complete week by default: a running week draws its future days as zero.
-  const week = isWeek(askedWeek, ctx.timezone) && askedWeek <= current ? askedWeek : previousCompleteWeek(now, ctx.timezone);
+  const week = weekToShow(askedWeek, now, ctx.timezone);
   const partial = week === current;
   const key = project.projectKey;
 

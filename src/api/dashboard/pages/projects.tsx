@@ -1,5 +1,5 @@
 import { projectRollup, rollupTotals, type RollupFigures, type RollupRow } from "../../../db/queries/project-rollup.ts";
-import { isoWeekOf, localDate, previousCompleteWeek, shiftWeek, weekPeriod } from "../../../reports/weekly/period.ts";
+import { isoWeekOf, localDate, shiftWeek, weekPeriod, weekToShow } from "../../../reports/weekly/period.ts";
 import { formatCount, formatSigned } from "../../../reports/weekly/format.ts";
 import { formatBytes } from "../../../units.ts";
 import type { PageContext } from "../context.ts";
@@ -11,8 +11,6 @@ import { CostCard, loadCosts } from "../cost-card.tsx";
  * own dashboard (one project at a time) cannot give. One query makes the rows
  * (db/queries/project-rollup.ts) and the totals are their sum.
  */
-
-const WEEK = /^\d{4}-W\d{2}$/;
 
 export const ROLLUP_HEAD = ["Project", "Files", "Stored", "Bytes stored", "Growth this week", "Uploads this week", "Traffic", "Operations", "Failed syncs", "Orphans"];
 
@@ -40,21 +38,11 @@ function Figures({ f }: { f: RollupFigures }) {
   );
 }
 
-function validWeek(text: string, timezone: string): boolean {
-  if (!WEEK.test(text)) return false;
-  try {
-    weekPeriod(text, timezone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function projectsPage(ctx: PageContext) {
   const now = ctx.now();
   const current = isoWeekOf(localDate(now, ctx.timezone));
   const asked = ctx.url.searchParams.get("week") ?? "";
-  const week = validWeek(asked, ctx.timezone) && asked <= current ? asked : previousCompleteWeek(now, ctx.timezone);
+  const week = weekToShow(asked, now, ctx.timezone);
   const period = weekPeriod(week, ctx.timezone);
   const rows: RollupRow[] = await projectRollup(ctx.db, {
     week: { start: period.start, end: period.end, firstDate: period.days[0]!.date, lastDate: period.days[period.days.length - 1]!.date },

@@ -4,7 +4,7 @@ import { dateToTimestamp, fromEpochMicros, toEpochMicros } from "../../../db/tim
 import { readCheckpoint, writeCheckpoint, type CheckpointKey } from "../../checkpoints.ts";
 import type { ListCursor } from "../../uploadcare/client.ts";
 import { admitFiles } from "../admit.ts";
-import { SYNC_ACTOR, type LaneDeps, type LaneRun } from "../lane-deps.ts";
+import { SYNC_ACTOR, countPage, type LaneDeps, type LaneRun } from "../lane-deps.ts";
 import { isAhead } from "../new-files-lane.ts";
 import { AdaptiveConcurrency } from "./adaptive-concurrency.ts";
 import { completePlan, readPlan, readProgress, writePlan, type BackfillPlan } from "./backfill-state.ts";
@@ -49,12 +49,7 @@ export async function runBackfillLane(deps: BackfillDeps, run: LaneRun): Promise
     for await (const step of pageSlice(list, slice, progress.get(slice.id)?.next ?? null, signal)) {
       const { records, quarantine } = admitFiles(step.items, "list", dateToTimestamp(step.page.observedAt));
       const counts = await writer.write({ sliceId: slice.id, records, quarantine, progress: step.progress });
-      run.counts.pages += 1;
-      run.counts.seen += step.items.length;
-      run.counts.inserted += counts.inserted;
-      run.counts.changed += counts.changed;
-      run.counts.quarantined += counts.quarantined;
-      await deps.noteWritten?.(counts.inserted + counts.changed);
+      await countPage(deps, run, step.items.length, counts);
       deps.onPage?.({ lane: "backfill", pages: run.counts.pages, seen: run.counts.seen, expected });
     }
   };
