@@ -92,7 +92,7 @@ describe.each(backends)("the decisions API on %s", (kind) => {
   });
 
   it.each<[string, unknown, string]>([
-    ["a condition's bad field", { name: "x", action: "delete", conditions: [{ kind: "size", minBytes: -1 }] }, "conditions.0.minBytes: must be 0 or more"],
+    ["a condition's bad field", { name: "x", action: "delete", conditions: [{ kind: "size", minBytes: -1 }] }, "conditions #1 → minBytes: must be 0 or more"],
     ["a policy matching every file", { name: "x", action: "delete", conditions: [] }, "conditions: would match every file"],
     ["an unknown action", { name: "x", action: "shred", conditions: [{ kind: "state", in: ["stored"] }] }, "action: must be store, delete, archive, tag or version"],
     ["an archive without target", { name: "x", action: "archive", conditions: [{ kind: "state", in: ["stored"] }] }, "archive: an archive policy needs archive.target"],
