@@ -218,6 +218,27 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
     await shot(page, "file");
   });
 
+  it("proposes to delete one file from its page, as a one-file plan that waits for approval", async () => {
+    const page = await signedIn();
+    await page.goto(`${demo.base}/dashboard/files?state=stored&mime=image`);
+    await page.locator("tbody td.name a").first().click();
+    await page.waitForURL(/\/dashboard\/files\/[^/]+\/[0-9a-f-]{36}$/);
+    const uuid = page.url().split("/").at(-1)!;
+    expect(await page.getByRole("button", { name: "Propose to store this file…" }).count()).toBe(0);
+    await shot(page, "file-actions");
+    await page.getByRole("button", { name: "Propose to delete this file…" }).click();
+    await page.waitForURL(/\/dashboard\/plans\/[0-9a-f-]{36}\?done=proposed$/);
+    expect(await page.getByText("The plan is proposed").count()).toBe(1);
+    expect(await page.getByText(`the file ${uuid}`).count()).toBeGreaterThan(0);
+    await shot(page, "file-one-plan");
+    const planId = new URL(page.url()).pathname.split("/").at(-1)!;
+    const plan = await api<{ action: string; status: string; fileCount: number }>(`/v1/plans/${planId}`);
+    expect(plan).toMatchObject({ action: "delete", status: "proposed", fileCount: 1 });
+    // Left proposed: nothing is deleted without someone else's approval.
+    const file = await api<{ datetimeRemoved: string | null }>(`/v1/files/${uuid}`);
+    expect(file.datetimeRemoved).toBeNull();
+  });
+
   it("proposes a plan, has someone else approve it (four eyes), and applies it on the demo project, following its progress", async () => {
     const policy = await api<{ id: string; name: string }>("/v1/policies", {
       method: "POST",
