@@ -6,6 +6,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCsv } from "../support/csv.ts";
 import { randomPort, startServer, waitForHealth } from "../support/server.ts";
+import { until as waitFor } from "../support/wait.ts";
 
 /**
  * The dashboard in Debian's Chromium, against `npm start` in demo mode (the
@@ -67,15 +68,7 @@ describe.skipIf(!hasChromium)("the dashboard in Chromium (demo mode)", () => {
     return (res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text) as T;
   }
 
-  async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>) => waitFor(what, probe, { timeoutMs: 60_000, intervalMs: 250 });
 
   async function signedIn(token = demo.token, options: { timezoneId?: string; viewport?: { width: number; height: number } } = {}): Promise<Page> {
     const context = await browser.newContext({ timezoneId: options.timezoneId ?? "UTC", viewport: options.viewport ?? { width: 1280, height: 900 }, acceptDownloads: true });

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomPort, startServer, waitForHealth } from "../support/server.ts";
+import { until as waitFor } from "../support/wait.ts";
 
 /**
  * Bulk tagging in Debian's Chromium against `npm start` in demo mode: the
@@ -36,15 +37,7 @@ describe.skipIf(!hasChromium)("tagging the files of a filter through a plan (dem
     return (res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text) as T;
   }
 
-  async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
+  const until = <T>(what: string, probe: () => Promise<T | null | undefined | false>) => waitFor(what, probe, { timeoutMs: 90_000, intervalMs: 250 });
 
   async function signedIn(as: string): Promise<Page> {
     const context = await browser.newContext({ timezoneId: "UTC", viewport: { width: 1280, height: 900 } });

@@ -17,17 +17,13 @@ import { runCli, spawnCli, cliEnv } from "../support/cli.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { allSandboxFiles, clientFor } from "../support/uploadcare.ts";
 import { batchRequests, uploadOld } from "./helpers.ts";
+import { until } from "../support/wait.ts";
 
 const FILES = 600;
 const KILLS = 2;
 
-async function waitForDeletes(sandbox: Sandbox, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (batchRequests(sandbox, "DELETE").length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} batch deletes in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const waitForDeletes = (sandbox: Sandbox, count: number) =>
+  until(`${count} batch deletes`, () => batchRequests(sandbox, "DELETE").length >= count, { intervalMs: 2 });
 
 describe.each(backends)("an apply killed with SIGKILL and run again on %s", (kind) => {
   let sandbox: Sandbox | undefined;

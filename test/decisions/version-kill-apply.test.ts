@@ -17,19 +17,14 @@ import { runCli, spawnCli, cliEnv } from "../support/cli.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { allSandboxFiles, clientFor } from "../support/uploadcare.ts";
 import { uploadPngs, versionPolicy } from "./version-helpers.ts";
+import { until } from "../support/wait.ts";
 
 const FILES = 300;
 const KILLS = 2;
 
 const localCopies = (sandbox: Sandbox) => sandbox.requests().filter((r) => r.method === "POST" && r.path === "/files/local_copy/");
 
-async function waitForCopies(sandbox: Sandbox, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (localCopies(sandbox).length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} local copies in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const waitForCopies = (sandbox: Sandbox, count: number) => until(`${count} local copies`, () => localCopies(sandbox).length >= count, { intervalMs: 2 });
 
 describe.each(backends)("a version apply killed with SIGKILL and run again on %s", (kind) => {
   let sandbox: Sandbox | undefined;

@@ -11,18 +11,14 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { allSandboxFiles, ledgerFiles } from "../support/uploadcare.ts";
 import { runCli, spawnCli } from "../support/cli.ts";
+import { until } from "../support/wait.ts";
 
 const KILLS = 4;
 const FILES = 6_000;
 
 /** Resolves once the sandbox has served `count` list requests in all. */
-async function waitForListRequests(sandbox: Sandbox, count: number, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (sandbox.requests().filter((r) => r.path === "/files/").length < count) {
-    if (Date.now() > deadline) throw new Error(`the child made fewer than ${count} list requests in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitForListRequests = (sandbox: Sandbox, count: number) =>
+  until(`${count} list requests from the child`, () => sandbox.requests().filter((r) => r.path === "/files/").length >= count, { intervalMs: 5 });
 
 describe.each(backends)("a sync killed with SIGKILL and restarted on %s", (kind) => {
   let sandbox: Sandbox | undefined;

@@ -13,6 +13,7 @@ import { DEFAULT_LIST_CONCURRENCY } from "../../src/sync/files/backfill/backfill
 import { apiHarness, type ErrorBody } from "../api/helpers.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { clientFor, FAST_RETRIES, sandboxWithProject } from "../support/uploadcare.ts";
+import { until } from "../support/wait.ts";
 
 function deferred() {
   let resolve!: () => void;
@@ -22,13 +23,7 @@ function deferred() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const waitUntil = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) => until(what, check, { timeoutMs });
 
 async function claimRows(database: TestDatabase, projectKey: string) {
   return queryRows<{ job: string; status: string; holder: string; error: string | null }>(

@@ -16,14 +16,8 @@ export interface FileVersion {
   createdAt: string;
 }
 
-export interface NewFileVersion {
-  originalUuid: string;
-  copyUuid: string;
-  planId: string;
-  operations: string;
-  originalSize: number;
-  copySize: number;
-}
+/** A copy to record: the link without the project (given apart) or its recording time. */
+export type NewFileVersion = Omit<FileVersion, "projectKey" | "createdAt">;
 
 /** Records copies; one already recorded (a rerun) is left as it is. Answers the copies recorded now. */
 export async function insertFileVersions(tx: Queryable, projectKey: string, rows: NewFileVersion[], now: Date): Promise<string[]> {
