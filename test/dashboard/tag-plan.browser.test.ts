@@ -82,10 +82,13 @@ describe.skipIf(!hasChromium)("tagging the files of a filter through a plan (dem
     });
     const uuids = ((await added.json()) as { uuids: string[] }).uuids;
     expect(uuids).toHaveLength(6);
-    await api("/v1/sync/files/run", { method: "POST" }).catch(() => undefined);
+    // The demo's first sync may still be running (its backfill shows files page by page) and answer
+    // 409; it may not list files uploaded after it planned its slices, so ask again until one brings them.
     const listed = await until("the sync to bring the files", async () => {
       const page = await api<{ data: { uuid: string; projectKey: string }[] }>("/v1/files?metadata=e2e_batch%3Dtagme&limit=50");
-      return page.data.length === 6 ? page.data : null;
+      if (page.data.length === 6) return page.data;
+      await api("/v1/sync/files/run?full=true", { method: "POST" }).catch(() => undefined);
+      return null;
     });
     const project = listed[0]!.projectKey;
 

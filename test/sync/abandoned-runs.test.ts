@@ -12,6 +12,7 @@ import { apiHarness } from "../api/helpers.ts";
 import { runCli, spawnCli } from "../support/cli.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { randomPort, startServer, waitForHealth } from "../support/server.ts";
+import { until } from "../support/wait.ts";
 
 interface RunRow {
   id: string;
@@ -69,8 +70,15 @@ describe.each(backends)("`ucledger sync files` on %s", (kind) => {
     const { child, done } = spawnCli(["sync", "files", "--json"], env);
     const deadline = Date.now() + 60_000;
     while (listed() < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    // Past at least one write of the counts (every second) after pages committed (PGlite writes a page in about a second).
-    await new Promise((r) => setTimeout(r, kind === "pglite" ? 3_000 : 1_200));
+    // Past at least one write of the counts (every second) after pages committed. On a server the
+    // test reads the run beside the child; PGlite allows one process, so there it waits (a page takes about a second).
+    if (kind === "postgres") {
+      await until("the backfill's counts to show a page", async () => (await runsOf(server!.db, sandbox!.publicKey)).some((r) => r.lane === "backfill" && r.pages > 0), {
+        intervalMs: 50,
+      });
+    } else {
+      await new Promise((r) => setTimeout(r, 3_000));
+    }
     child.kill("SIGKILL");
     expect((await done).signal).toBe("SIGKILL");
 
