@@ -1,7 +1,6 @@
 import { EXIT_CONFIG } from "../errors.ts";
 import { reportStartupFailure } from "../startup-failure.ts";
 import { commands } from "./commands.ts";
-import { explainHeldDataDir } from "./runtime.ts";
 
 /** `ucledger <command> [args]`: dispatches to one file per command. */
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +17,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
+    // Loaded only on failure: the runtime module brings the whole application.
+    const { explainHeldDataDir } = await import("./runtime.ts");
     throw explainHeldDataDir(err);
   }
 }

@@ -132,7 +132,7 @@ function flushCountsWhileRunning(deps: RunDeps, projectKey: string, runId: strin
         .set(snapshot)
         .where(and(eq(syncRuns.projectKey, projectKey), eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
         .then(
-          () => {},
+          () => logger.debug({ pages: snapshot.pages, seen: snapshot.seen }, "run counts written"),
           (err: unknown) => {
             written = "";
             logger.debug({ err: describeRunError(err) }, "could not write the run's counts; the next interval tries again");

@@ -65,20 +65,14 @@ describe.each(backends)("`ucledger sync files` on %s", (kind) => {
     if (kind === "postgres") server = await createTestDatabase("postgres");
     backend = backendOf(kind, server, mkdtempSync(join(tmpdir(), "ucl-abandon-")));
     env = { UPLOADCARE_PUBLIC_KEY: sandbox.publicKey, UPLOADCARE_SECRET_KEY: sandbox.secretKey, UPLOADCARE_API_BASE: sandbox.url, ...backend.env };
-    const listed = () => sandbox!.requests().filter((r) => r.path === "/files/").length;
 
-    const { child, done } = spawnCli(["sync", "files", "--json"], env);
-    const deadline = Date.now() + 60_000;
-    while (listed() < 12 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    // Past at least one write of the counts (every second) after pages committed. On a server the
-    // test reads the run beside the child; PGlite allows one process, so there it waits (a page takes about a second).
-    if (kind === "postgres") {
-      await until("the backfill's counts to show a page", async () => (await runsOf(server!.db, sandbox!.publicKey)).some((r) => r.lane === "backfill" && r.pages > 0), {
-        intervalMs: 50,
-      });
-    } else {
-      await new Promise((r) => setTimeout(r, 3_000));
-    }
+    // Killed once the run's row holds the counts of at least one committed page (the child logs each
+    // write of the counts at debug level), while the backfill is still far from its end.
+    const { child, done } = spawnCli(["sync", "files", "--json"], { ...env, LOG_LEVEL: "debug" });
+    let log = "";
+    child.stderr!.on("data", (chunk) => (log += chunk));
+    const countsWritten = () => log.split("\n").some((line) => line.includes('"run counts written"') && line.includes('"lane":"backfill"') && /"pages":[1-9]/.test(line));
+    await until("the child to write the backfill's counts", countsWritten, { intervalMs: 20 });
     child.kill("SIGKILL");
     expect((await done).signal).toBe("SIGKILL");
 
