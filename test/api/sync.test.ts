@@ -8,6 +8,7 @@ import { syncFiles } from "../../src/sync/files/sync-files.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { clientFor, sandboxWithProject } from "../support/uploadcare.ts";
 import { apiHarness, type ApiHarness, type ErrorBody } from "./helpers.ts";
+import { until } from "../support/wait.ts";
 
 interface Started {
   stream: string;
@@ -94,8 +95,8 @@ describe.each(backends)("starting syncs over the API on %s", (kind) => {
     expect(busy.body.error.message).toMatch(/^a files sync is already running for sync-other \(/);
     expect(calls).toEqual([{ projectKey: "sync-other", options: { full: false } }]);
     release();
-    await new Promise((r) => setTimeout(r, 10));
-    expect(runner.isRunning("files", "sync-other")).toBe(false);
+    // The run ends once its claim is released in the database: waited for, not assumed after a fixed pause.
+    await until("the released run to end", () => !runner.isRunning("files", "sync-other"), { timeoutMs: 10_000 });
     expect((await api.call("/v1/sync/files/run?project=sync-other", { method: "POST", role: "operator" })).status).toBe(202);
   });
 
@@ -107,7 +108,7 @@ describe.each(backends)("starting syncs over the API on %s", (kind) => {
     await database.db.execute(sql`insert into sync_runs (project_key, id, stream, lane, started_at, status)
       values ('sync-stale', ${randomUUID()}, 'files', 'new', now() - interval '10 minutes', 'running')`);
     expect((await api.call("/v1/sync/files/run?project=sync-stale", { method: "POST", role: "operator" })).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 50));
+    await until("the run to end and release its claim", () => !runner.isRunning("files", "sync-stale"), { timeoutMs: 10_000 });
     // A live claim of another instance refuses the run, naming the holder.
     await database.db.execute(sql`insert into job_claims (project_key, job, slot, fencing_token, holder, status, claimed_at, lease_until)
       values ('sync-stale', 'files.new', now(), nextval('job_fencing_tokens'), 'instance-elsewhere', 'running', now(), now() + interval '1 hour')`);

@@ -7,6 +7,7 @@ import { apiHarness, parseCsv, type ApiHarness, type ErrorBody } from "../api/he
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { allSandboxFiles } from "../support/uploadcare.ts";
 import { planEvents, scene, uploadOld, type Scene } from "./helpers.ts";
+import { until } from "../support/wait.ts";
 
 interface Policy {
   id: string;
@@ -49,14 +50,11 @@ describe.each(backends)("the decisions API on %s", (kind) => {
     await database?.close();
   });
 
-  async function waitForPlan(id: string, statuses: string[]): Promise<PlanDetail> {
-    for (let i = 0; i < 400; i++) {
+  const waitForPlan = (id: string, statuses: string[]): Promise<PlanDetail> =>
+    until(`plan ${id} to reach ${statuses.join("/")}`, async () => {
       const { body } = await api.json<PlanDetail>(`/v1/plans/${id}`, { role: "viewer" });
-      if (statuses.includes(body.status)) return body;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`plan ${id} never reached ${statuses.join("/")}`);
-  }
+      return statuses.includes(body.status) ? body : null;
+    }, { intervalMs: 25 });
 
   it("manages policies: templates, create from a template, read, edit (new version), delete", async () => {
     const templates = await api.json<{ data: { id: string }[] }>("/v1/policies/templates", { role: "viewer" });

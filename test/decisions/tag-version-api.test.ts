@@ -4,6 +4,7 @@ import { apiHarness, type ApiHarness, type ErrorBody } from "../api/helpers.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
 import { scene, uploadOld, type Scene } from "./helpers.ts";
 import { uploadPngs, versionPolicy } from "./version-helpers.ts";
+import { until } from "../support/wait.ts";
 
 interface PlanDetail {
   id: string;
@@ -30,14 +31,11 @@ describe.each(backends)("tag and version plans through the API on %s", (kind) =>
     await database?.close();
   });
 
-  async function waitForPlan(id: string): Promise<PlanDetail> {
-    for (let i = 0; i < 800; i++) {
+  const waitForPlan = (id: string): Promise<PlanDetail> =>
+    until(`plan ${id} to finish`, async () => {
       const { body } = await api.json<PlanDetail>(`/v1/plans/${id}`, { role: "viewer" });
-      if (["applied", "halted"].includes(body.status)) return body;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`plan ${id} never finished`);
-  }
+      return ["applied", "halted"].includes(body.status) ? body : null;
+    }, { intervalMs: 25 });
 
   it("creates, proposes, approves and applies a version plan, and answers its copies and bytes saved", async () => {
     uploadPngs(s.sandbox, 12, "api");

@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/logger.ts";
 import { Scheduler, type JobDefinition, type SchedulerEvent } from "../../src/scheduler/scheduler.ts";
 import { slotOf } from "../../src/scheduler/slots.ts";
 import { backends, createTestDatabase, type TestDatabase } from "../support/db.ts";
+import { until } from "../support/wait.ts";
 
 const CHILD = fileURLToPath(new URL("../support/scheduler-instance.ts", import.meta.url));
 
@@ -60,7 +61,7 @@ describe.each(backends)("scheduler on %s", (kind) => {
     const slow: JobDefinition = { name: "test.slow", cron: "0 0 1 1 *", timezone: "UTC", projectKeys: ["p1"], run: () => held };
     const scheduler = new Scheduler({ db: database.db, logger: silentLogger, instanceId: "slow-1", onEvent: (e) => events.push(e) });
     const first = scheduler.fire(slow, "2026-01-01T00:00:00.000000Z");
-    await new Promise((r) => setTimeout(r, 300));
+    await until("the first slot's claim", () => events.includes("claimed"), { timeoutMs: 10_000 });
     await scheduler.fire(slow, "2026-01-01T00:00:01.000000Z");
     release();
     await first;
